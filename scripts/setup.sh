@@ -140,7 +140,7 @@ fetch_kokkos_sources() {
   if [ -z "$tarball" ]; then
     ensure_deb_src
     say "downloading Debian source package trilinos=$trilinos_version (about 166 MB)"
-    (cd "$src_dir" && apt-get source --download-only "trilinos=$trilinos_version" >/dev/null)
+    (cd "$src_dir" && apt-get -o APT::Sandbox::User=root source --download-only "trilinos=$trilinos_version" >/dev/null)
     tarball=$(ls "$src_dir"/trilinos_*.orig.tar.* | head -n 1)
   fi
   say "extracting packages/kokkos and packages/kokkos-kernels from $(basename "$tarball")"
@@ -253,7 +253,8 @@ fetch_kokkos5_headers() {
   printf 'deb [trusted=yes] %s sid main\n' "$uri" >"$state/sid.list"
   local opts=(-o Dir::Etc::SourceList="$state/sid.list" -o Dir::Etc::SourceParts=/dev/null
               -o Dir::State::Lists="$state/lists" -o Dir::Cache="$state/cache"
-              -o APT::Get::List-Cleanup=0 -o Acquire::AllowInsecureRepositories=1)
+              -o APT::Get::List-Cleanup=0 -o Acquire::AllowInsecureRepositories=1
+              -o APT::Sandbox::User=root)
   say "reading sid's package list (private apt state in $state)"
   apt-get "${opts[@]}" update -qq >/dev/null
   say "downloading sid's libkokkos-dev (headers only; never installed)"

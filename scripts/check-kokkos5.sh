@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Forward-compatibility check: compiles every translation unit of the tree (library, tests,
+# examples, benchmarks, image) against sid's Kokkos 5.2.2 headers with g++ -std=c++20.
+# Syntax and template instantiation only: Debian 12 cannot link Kokkos 5's libraries.
+#   scripts/check-kokkos5.sh    (scripts/setup.sh --kokkos5-headers provides the headers)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+prefix=${RWKV_DEPS_PREFIX:-/opt/rwkv-kokkos}
+kokkos5=$prefix/kokkos5/include/kokkos
+[ -f "$kokkos5/KokkosCore_config.h" ] || ./scripts/setup.sh --no-apt --kokkos5-headers
+
+version=$(awk '/define KOKKOS_VERSION /{print $3}' "$kokkos5/KokkosCore_config.h" 2>/dev/null || true)
+[ -n "$version" ] || version=$(grep -rh "define KOKKOS_VERSION_MAJOR\|define KOKKOS_VERSION_MINOR\|define KOKKOS_VERSION_PATCH" "$kokkos5" | awk '{printf "%s.", $3}')
+
+# The build tree reaches kernels/ as <rwkv/kernels/...> through a link; make the same here.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/include/rwkv"
+ln -s "$root/kernels" "$work/include/rwkv/kernels"
+
+mapfile -t sources < <(find kernels tests examples benchmarks image -name '*.cpp' -not -path 'tests/downstream/*' 2>/dev/null | sort)
+echo "[kokkos5] compiling ${#sources[@]} translation units against Kokkos $version headers in $kokkos5"
+t0=$SECONDS
+flags=(-std=c++20 -fopenmp -fsyntax-only -Wall -Wno-unknown-pragmas
+       -I"$root/include" -I"$work/include" -isystem "$kokkos5" -isystem /usr/include/hdf5/serial)
+printf '%s\n' "${sources[@]}" |
+  xargs -P "$(nproc)" -I{} sh -c 'g++ "$@" {} || { echo "[kokkos5] FAILED: {}"; exit 255; }' g++ "${flags[@]}"
+echo "[kokkos5] all ${#sources[@]} translation units compile against Kokkos $version ($((SECONDS - t0)) s)"
