@@ -9,6 +9,7 @@
 # when its result is already there, so a second run costs seconds.
 #   --cuda             also build Kokkos + Kokkos Kernels (cuBLAS) for CUDA sm_90 into DIR/kokkos-cuda
 #   --kokkos5-headers  extract sid's libkokkos-dev 5.2.2 headers into DIR/kokkos5 (compile checks only)
+# The default corpus, the King James Bible (Debian's bible-kjv-text), goes to DIR/data/kjv.txt.
 # A Kokkos + Kokkos Kernels the user already has (Kokkos_ROOT, or a CMAKE_PREFIX_PATH entry holding
 # both packages' CMake configs) is used instead of building them.
 set -euo pipefail
@@ -57,6 +58,7 @@ apt_packages=(
   catch2
   libpng-dev zlib1g-dev
   python3 python3-h5py python3-numpy
+  bible-kjv bible-kjv-text
 )
 
 apt_updated=0
@@ -232,7 +234,7 @@ build_cuda() {
     -DKokkosKernels_INST_MEMSPACE_CUDAUVMSPACE=OFF \
     -DKokkosKernels_INST_EXECSPACE_OPENMP=OFF -DKokkosKernels_INST_EXECSPACE_SERIAL=OFF \
     -DKokkosKernels_INST_MEMSPACE_HOSTSPACE=OFF \
-    -DKokkosKernels_ENABLE_TPL_CUBLAS=ON $(openblas_cmake_args)
+    -DKokkosKernels_ENABLE_TPL_CUBLAS=ON -DKokkosKernels_ENABLE_TPL_CUSPARSE=OFF $(openblas_cmake_args)
 }
 
 fetch_kokkos5_headers() {
@@ -269,6 +271,23 @@ fetch_kokkos5_headers() {
   say "Kokkos 5 headers: $(cat "$kokkos5/.rwkv-kokkos-stamp") -> $kokkos5/include"
 }
 
+# The King James Bible as plain text: the `bible` tool prints every verse as "Ge1:1 text"; the
+# reference is dropped so the corpus is prose only.
+extract_corpus() {
+  local out=$prefix/data/kjv.txt
+  if [ -s "$out" ]; then
+    say "corpus: $out present"
+    return
+  fi
+  command -v bible >/dev/null || die "the bible tool is missing (apt package bible-kjv); rerun without --no-apt"
+  "${sudo_cmd[@]}" mkdir -p "$prefix/data"
+  "${sudo_cmd[@]}" chown "$(id -u):$(id -g)" "$prefix/data"
+  bible -f Genesis1:1-Revelation22:21 | sed -E 's/^[1-3]?[A-Za-z]+[0-9]+:[0-9]+ //' >"$out.tmp"
+  [ "$(wc -l <"$out.tmp")" -gt 30000 ] || die "corpus extraction produced too little text ($out.tmp)"
+  mv "$out.tmp" "$out"
+  say "corpus: King James Bible, $(wc -c <"$out") bytes -> $out"
+}
+
 user_has_kokkos() {
   local d
   local paths=${CMAKE_PREFIX_PATH:-}
@@ -292,6 +311,7 @@ if ! user_has_kokkos; then
   fi
   build_openmp
 fi
+extract_corpus
 if [ $want_cuda -eq 1 ]; then
   build_cuda
 fi

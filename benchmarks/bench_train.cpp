@@ -1,0 +1,111 @@
+// Training throughput of Model<v4> on random tokens, against the machine's FLOP floor measured
+// in the same run: a step costs about 6 x (parameters outside the embedding) FLOPs per token, so
+// at the best sgemm rate `ceiling` the fastest possible rate is ceiling / (6 P) tokens/s.
+// Prints one JSON line (benchmarks/train_vs_pytorch.sh adds the PyTorch reference).
+#include "cli.hpp"
+
+#include <rwkv/kernels/gemm.hpp>
+#include <rwkv/model_v4.hpp>
+#include <rwkv/optimizer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+namespace {
+
+using namespace rwkv;
+using Space = Kokkos::DefaultExecutionSpace;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Best of `repeats` timed y = x W^T products on n x n matrices: the sgemm rate this run can reach.
+double sgemm_ceiling_gflops(int n, int repeats) {
+  Matrix<Space, float> x("x", n, n), w("w", n, n), y("y", n, n);
+  Kokkos::deep_copy(x, 1.0f);
+  Kokkos::deep_copy(w, 0.5f);
+  Space space;
+  matmul_forward(space, y, x, w);
+  space.fence();
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = Clock::now();
+    matmul_forward(space, y, x, w);
+    space.fence();
+    best = std::max(best, 2.0 * n * double(n) * n / seconds_since(t0) / 1e9);
+  }
+  return best;
+}
+
+struct Options {
+  ModelConfig config{6, 512, 0, 256};
+  int ctx_len = 256, batch = 8, steps = 5, warmup = 2, threads = 0, gemm_size = 2048;
+  bool recompute = false;
+};
+
+int run(const Options& o) {
+  const double ceiling = sgemm_ceiling_gflops(o.gemm_size, 5);
+  Model<v4, Space, float> model(o.config, TrainingShape{o.batch, o.ctx_len, o.recompute});
+  model.initialize(1);
+  OptimizerConfig oc;
+  oc.total_steps = o.warmup + o.steps;
+  AdamW<Space, float> optimizer(model.specs(), oc);
+  const int N = o.batch * o.ctx_len;
+  std::mt19937_64 rng(2);
+  std::vector<int> host(N);
+  for (int& t : host) t = int(rng() % o.config.vocab_size);
+  Kokkos::View<int*, Space::memory_space> tokens("tokens", N), targets("targets", N);
+  Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(host.data(), N));
+  std::shuffle(host.begin(), host.end(), rng);
+  Kokkos::deep_copy(targets, Kokkos::View<const int*, Kokkos::HostSpace>(host.data(), N));
+
+  Clock::time_point t0;
+  for (int step = 0; step < o.warmup + o.steps; ++step) {
+    if (step == o.warmup) t0 = Clock::now();
+    model.zero_grad();
+    model.forward(tokens, targets);
+    model.backward(1e-4);
+    optimizer.step(model.space(), model.weights().flat, model.grads().flat, step);
+  }
+  Kokkos::fence();
+  const double elapsed = seconds_since(t0);
+  const double tokens_per_s = double(N) * o.steps / elapsed;
+  const double non_embedding = double(parameter_count(model.specs()) - model.specs().front().size());
+  const double floor_tokens_per_s = ceiling * 1e9 / (6.0 * non_embedding);
+  std::printf(
+      "{\"impl\":\"rwkv-kokkos\",\"space\":\"%s\",\"threads\":%d,\"n_layer\":%d,\"n_embd\":%d,\"vocab\":%d,\"ctx_len\":%d,"
+      "\"batch\":%d,\"recompute\":%s,\"non_embedding_params\":%.0f,\"step_ms\":%.2f,\"tokens_per_s\":%.1f,"
+      "\"sgemm_ceiling_gflops\":%.1f,\"floor_tokens_per_s\":%.1f,\"fraction_of_floor\":%.3f}\n",
+      Space::name(), Space().concurrency(), o.config.n_layer, o.config.n_embd, o.config.vocab_size, o.ctx_len, o.batch,
+      o.recompute ? "true" : "false", non_embedding, 1e3 * elapsed / o.steps, tokens_per_s, ceiling, floor_tokens_per_s,
+      tokens_per_s / floor_tokens_per_s);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return cli::guarded_main("bench_train", [&] {
+    Options o;
+    namespace po = cli::po;
+    po::options_description d("options");
+    d.add_options()
+        ("n-layer", po::value(&o.config.n_layer)->default_value(6), "layers")
+        ("n-embd", po::value(&o.config.n_embd)->default_value(512), "width C")
+        ("vocab", po::value(&o.config.vocab_size)->default_value(256), "vocabulary")
+        ("ctx-len", po::value(&o.ctx_len)->default_value(256), "T")
+        ("batch", po::value(&o.batch)->default_value(8), "B")
+        ("steps", po::value(&o.steps)->default_value(5), "timed steps")
+        ("warmup", po::value(&o.warmup)->default_value(2), "untimed steps first")
+        ("gemm-size", po::value(&o.gemm_size)->default_value(2048), "square sgemm size for the ceiling")
+        ("recompute", po::bool_switch(&o.recompute), "gradient checkpointing")
+        ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
+    const auto vm = cli::parse(argc, argv, d, "usage: bench_train [--n-layer L --n-embd C --vocab V --ctx-len T --batch B]");
+    if (!vm) return 0;
+    cli::KokkosRuntime runtime(o.threads);
+    return run(o);
+  });
+}

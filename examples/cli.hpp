@@ -1,0 +1,89 @@
+// What every program in examples/ shares: option parsing (command line, then an optional ini
+// file given by --config: the command line wins), Kokkos start-up with a thread count, and one
+// clear error line with a non-zero exit for bad input.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+
+namespace rwkv::cli {
+
+namespace po = boost::program_options;
+
+// Parses argv (and --config FILE); prints usage and returns nullopt on --help.
+inline std::optional<po::variables_map> parse(int argc, char** argv, po::options_description& options,
+                                              const std::string& usage) {
+  options.add_options()("config", po::value<std::string>(), "ini file with any of these options (name = value)")(
+      "help,h", "show this help");
+  po::variables_map vm;
+  po::store(po::parse_command_line(argc, argv, options), vm);
+  if (vm.count("help")) {
+    std::cout << usage << "\n\n" << options << "\n";
+    return std::nullopt;
+  }
+  if (vm.count("config")) {
+    const std::string path = vm["config"].as<std::string>();
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error(path + ": cannot open config file");
+    po::store(po::parse_config_file(in, options), vm);
+  }
+  po::notify(vm);
+  return vm;
+}
+
+// Kokkos for the program's lifetime; threads = 0 keeps Kokkos' default (all cores, or the
+// --kokkos-* / OMP_NUM_THREADS settings).
+class KokkosRuntime {
+ public:
+  explicit KokkosRuntime(int threads) {
+#if KOKKOS_VERSION >= 40000
+    Kokkos::InitializationSettings settings;
+    if (threads > 0) settings.set_num_threads(threads);
+    Kokkos::initialize(settings);
+#else
+    Kokkos::InitArguments args;
+    if (threads > 0) args.num_threads = threads;
+    Kokkos::initialize(args);
+#endif
+  }
+  ~KokkosRuntime() { Kokkos::finalize(); }
+  KokkosRuntime(const KokkosRuntime&) = delete;
+  KokkosRuntime& operator=(const KokkosRuntime&) = delete;
+};
+
+// Runs body(); bad input becomes one line on stderr and exit code 1 (2 for bad options).
+template <class Body>
+int guarded_main(const char* program, Body&& body) {
+  try {
+    return body();
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "%s: %s (see --help)\n", program, e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: %s\n", program, e.what());
+    return 1;
+  }
+}
+
+// "1h02m", "3m07s", "42s"
+inline std::string format_duration(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e8) return "?";
+  const long s = long(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", s);
+  return buf;
+}
+
+}  // namespace rwkv::cli

@@ -1,0 +1,115 @@
+// rwkv-eval: mean loss and bits per token of a checkpoint on a token file; optionally dumps the
+// float32 logits [T, V] of the first T tokens (for cross-checks against other implementations).
+#include "cli.hpp"
+
+#include <rwkv/checkpoint.hpp>
+#include <rwkv/data.hpp>
+#include <rwkv/model_v4.hpp>
+
+#include <hdf5.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace rwkv;
+using Space = Kokkos::DefaultExecutionSpace;
+using EvalModel = Model<v4, Space, float>;
+
+struct Options {
+  std::string model, data, dump_logits;
+  int ctx_len = 256, batch = 8, threads = 0;
+  long max_windows = 0;
+};
+
+void dump_logits(const std::string& path, EvalModel& model, const std::vector<std::int32_t>& inputs, int T) {
+  typename EvalModel::TokenView tokens("tokens", model.shape().batch * T), targets("targets", model.shape().batch * T);
+  auto host_tokens = Kokkos::create_mirror_view(tokens);
+  for (int t = 0; t < T; ++t) host_tokens(t) = inputs[t];
+  Kokkos::deep_copy(tokens, host_tokens);
+  model.forward(tokens, targets);
+  auto first = Kokkos::subview(model.logits(), std::make_pair(0, T), Kokkos::ALL);
+  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), first);
+  const int V = model.config().vocab_size;
+  std::vector<float> values(std::size_t(T) * V);
+  for (int t = 0; t < T; ++t)
+    for (int v = 0; v < V; ++v) values[std::size_t(t) * V + v] = host(t, v);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const std::string tmp = path + ".tmp";
+  hid_t file = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (file < 0) throw std::runtime_error(tmp + ": cannot create file");
+  hsize_t dims[2] = {hsize_t(T), hsize_t(V)};
+  hid_t space = H5Screate_simple(2, dims, nullptr);
+  hid_t set = H5Dcreate2(file, "logits", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const herr_t written = set < 0 ? -1 : H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+  if (set >= 0) H5Dclose(set);
+  H5Sclose(space);
+  H5Fclose(file);
+  if (written < 0) throw std::runtime_error(tmp + ": cannot write dataset 'logits'");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error(path + ": cannot rename " + tmp + " into place");
+}
+
+int evaluate(const Options& o) {
+  const ModelConfig config = read_config(o.model);
+  const TokenData data = load_tokens(o.data, config.vocab_size);
+  const int T = o.ctx_len;
+  const int B = o.dump_logits.empty() ? o.batch : 1;
+  EvalModel model(config, TrainingShape{B, T, false});
+  load_model(o.model, model);
+  if (!o.dump_logits.empty()) {
+    if (data.tokens.size() < std::size_t(T))
+      throw std::runtime_error(o.data + ": --dump-logits needs " + std::to_string(T) + " tokens, the file has " + std::to_string(data.tokens.size()));
+    std::vector<std::int32_t> first(data.tokens.begin(), data.tokens.begin() + T);
+    dump_logits(o.dump_logits, model, first, T);
+    std::printf("rwkv-eval: wrote logits [%d, %d] of the first %d tokens to %s\n", T, config.vocab_size, T, o.dump_logits.c_str());
+    return 0;
+  }
+  std::size_t windows = sequential_window_count(data.tokens.size(), T);
+  if (windows == 0) throw std::runtime_error(o.data + ": fewer than ctx-len + 1 = " + std::to_string(T + 1) + " tokens");
+  if (o.max_windows > 0) windows = std::min<std::size_t>(windows, std::size_t(o.max_windows));
+  std::vector<std::int32_t> inputs(std::size_t(B) * T, 0), targets(std::size_t(B) * T, 0);
+  typename EvalModel::TokenView tokens("tokens", B * T), target_view("targets", B * T);
+  double sum = 0;
+  std::size_t counted = 0;
+  const std::span<const Token> all(data.tokens);
+  for (std::size_t first = 0; first < windows; first += B) {
+    const int rows = fill_sequential_batch(all, T, first, int(std::min<std::size_t>(B, windows - first)), inputs, targets);
+    Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(inputs.data(), inputs.size()));
+    Kokkos::deep_copy(target_view, Kokkos::View<const int*, Kokkos::HostSpace>(targets.data(), targets.size()));
+    model.forward(tokens, target_view);
+    auto losses = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model.row_losses());
+    for (int n = 0; n < rows * T; ++n) sum += losses(n);
+    counted += std::size_t(rows) * T;
+  }
+  const double loss = sum / double(counted);
+  std::printf("rwkv-eval: %s on %s: %zu tokens in %zu windows of %d\n", o.model.c_str(), o.data.c_str(), counted,
+              (counted + T - 1) / T, T);
+  std::printf("loss %.6f nats/token, %.6f bits/token\n", loss, loss / std::log(2.0));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return cli::guarded_main("rwkv-eval", [&]() -> int {
+    Options o;
+    namespace po = cli::po;
+    po::options_description d("options");
+    d.add_options()
+        ("model", po::value(&o.model)->required(), "checkpoint (HDF5) written by rwkv-train")
+        ("data", po::value(&o.data)->required(), "token file (raw bytes, binidx or .npy uint16)")
+        ("ctx-len", po::value(&o.ctx_len)->default_value(256), "window length T")
+        ("batch", po::value(&o.batch)->default_value(8), "windows per forward pass")
+        ("max-windows", po::value(&o.max_windows)->default_value(0), "evaluate at most N windows (0: all)")
+        ("dump-logits", po::value(&o.dump_logits), "write the logits [T, V] of the first T tokens to this HDF5 file")
+        ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
+    const auto vm = cli::parse(argc, argv, d, "usage: rwkv-eval --model CKPT --data FILE [--ctx-len T] [--dump-logits OUT.h5]");
+    if (!vm) return 0;
+    if (o.ctx_len <= 0 || o.batch <= 0) throw std::invalid_argument("--ctx-len and --batch must be positive");
+    cli::KokkosRuntime runtime(o.threads);
+    return evaluate(o);
+  });
+}

@@ -1,0 +1,130 @@
+#include <rwkv/checkpoint.hpp>
+
+#include <hdf5.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <type_traits>
+
+namespace rwkv {
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw std::runtime_error(path + ": " + what);
+}
+
+// Closes an HDF5 handle on scope exit.
+struct Handle {
+  hid_t id;
+  herr_t (*close)(hid_t);
+  ~Handle() {
+    if (id >= 0) close(id);
+  }
+};
+
+void silence_hdf5_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+void write_int_attribute(hid_t file, const std::string& path, const char* name, long value) {
+  Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  Handle attr{H5Acreate2(file, name, H5T_STD_I64LE, space.id, H5P_DEFAULT, H5P_DEFAULT), H5Aclose};
+  if (attr.id < 0 || H5Awrite(attr.id, H5T_NATIVE_LONG, &value) < 0) fail(path, std::string("cannot write attribute ") + name);
+}
+
+void write_string_attribute(hid_t file, const std::string& path, const char* name, const std::string& value) {
+  Handle type{H5Tcopy(H5T_C_S1), H5Tclose};
+  H5Tset_size(type.id, value.size());
+  Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  Handle attr{H5Acreate2(file, name, type.id, space.id, H5P_DEFAULT, H5P_DEFAULT), H5Aclose};
+  if (attr.id < 0 || H5Awrite(attr.id, type.id, value.data()) < 0) fail(path, std::string("cannot write attribute ") + name);
+}
+
+long read_int_attribute(hid_t file, const std::string& path, const char* name) {
+  if (H5Aexists(file, name) <= 0) fail(path, std::string("missing attribute '") + name + "'");
+  Handle attr{H5Aopen(file, name, H5P_DEFAULT), H5Aclose};
+  long value = 0;
+  if (attr.id < 0 || H5Aread(attr.id, H5T_NATIVE_LONG, &value) < 0) fail(path, std::string("cannot read attribute '") + name + "'");
+  return value;
+}
+
+template <class Scalar>
+hid_t native_type() {
+  return std::is_same_v<Scalar, double> ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
+}
+template <class Scalar>
+hid_t file_type() {
+  return std::is_same_v<Scalar, double> ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
+}
+
+}  // namespace
+
+template <class Scalar>
+void save_weights(const std::string& path, const ModelConfig& config, const std::vector<TensorSpec>& specs,
+                  const Scalar* host_flat) {
+  silence_hdf5_errors();
+  const std::string tmp = path + ".tmp";
+  {
+    Handle file{H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
+    if (file.id < 0) fail(tmp, "cannot create file");
+    write_string_attribute(file.id, tmp, "arch", v4::name);
+    write_int_attribute(file.id, tmp, "n_layer", config.n_layer);
+    write_int_attribute(file.id, tmp, "n_embd", config.n_embd);
+    write_int_attribute(file.id, tmp, "dim_ffn", config.ffn());
+    write_int_attribute(file.id, tmp, "vocab_size", config.vocab_size);
+    for (const TensorSpec& s : specs) {
+      hsize_t dims[2] = {hsize_t(s.rows), hsize_t(s.cols)};
+      Handle space{H5Screate_simple(s.is_matrix() ? 2 : 1, dims, nullptr), H5Sclose};
+      Handle set{H5Dcreate2(file.id, s.name.c_str(), file_type<Scalar>(), space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                 H5Dclose};
+      if (set.id < 0 || H5Dwrite(set.id, native_type<Scalar>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, host_flat + s.offset) < 0)
+        fail(tmp, "cannot write dataset '" + s.name + "'");
+    }
+    if (H5Fflush(file.id, H5F_SCOPE_GLOBAL) < 0) fail(tmp, "cannot flush");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(path, "cannot rename " + tmp + " into place");
+}
+
+ModelConfig read_config(const std::string& path) {
+  silence_hdf5_errors();
+  if (H5Fis_hdf5(path.c_str()) <= 0) fail(path, "not an HDF5 file (missing, truncated or of another format)");
+  Handle file{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
+  if (file.id < 0) fail(path, "cannot open");
+  ModelConfig c;
+  c.n_layer = int(read_int_attribute(file.id, path, "n_layer"));
+  c.n_embd = int(read_int_attribute(file.id, path, "n_embd"));
+  c.dim_ffn = int(read_int_attribute(file.id, path, "dim_ffn"));
+  c.vocab_size = int(read_int_attribute(file.id, path, "vocab_size"));
+  try {
+    validate(c);
+  } catch (const std::exception& e) {
+    fail(path, e.what());
+  }
+  return c;
+}
+
+template <class Scalar>
+void load_weights(const std::string& path, const std::vector<TensorSpec>& specs, Scalar* host_flat) {
+  silence_hdf5_errors();
+  if (H5Fis_hdf5(path.c_str()) <= 0) fail(path, "not an HDF5 file (missing, truncated or of another format)");
+  Handle file{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
+  if (file.id < 0) fail(path, "cannot open");
+  for (const TensorSpec& s : specs) {
+    if (H5Lexists(file.id, s.name.c_str(), H5P_DEFAULT) <= 0) fail(path, "missing dataset '" + s.name + "'");
+    Handle set{H5Dopen2(file.id, s.name.c_str(), H5P_DEFAULT), H5Dclose};
+    Handle space{H5Dget_space(set.id), H5Sclose};
+    hsize_t dims[2] = {0, 0};
+    const int rank = H5Sget_simple_extent_ndims(space.id);
+    if (rank != (s.is_matrix() ? 2 : 1) || H5Sget_simple_extent_dims(space.id, dims, nullptr) < 0 ||
+        dims[0] != hsize_t(s.rows) || (s.is_matrix() && dims[1] != hsize_t(s.cols)))
+      fail(path, "dataset '" + s.name + "' has shape [" + std::to_string(dims[0]) + (rank == 2 ? ", " + std::to_string(dims[1]) : "") +
+                     "], expected [" + std::to_string(s.rows) + (s.is_matrix() ? ", " + std::to_string(s.cols) : "") + "]");
+    if (H5Dread(set.id, native_type<Scalar>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, host_flat + s.offset) < 0)
+      fail(path, "cannot read dataset '" + s.name + "' (corrupt or not a float type)");
+  }
+}
+
+template void save_weights<float>(const std::string&, const ModelConfig&, const std::vector<TensorSpec>&, const float*);
+template void save_weights<double>(const std::string&, const ModelConfig&, const std::vector<TensorSpec>&, const double*);
+template void load_weights<float>(const std::string&, const std::vector<TensorSpec>&, float*);
+template void load_weights<double>(const std::string&, const std::vector<TensorSpec>&, double*);
+
+}  // namespace rwkv

@@ -1,0 +1,25 @@
+// Model configuration and architecture tags.
+#pragma once
+
+#include <string>
+
+namespace rwkv {
+
+// Architecture versions are tag types: Model<v4, ...>; a new version adds a tag and its kernels.
+struct v4 {
+  static constexpr const char* name = "rwkv-4";
+};
+
+struct ModelConfig {
+  int n_layer = 6;
+  int n_embd = 512;
+  int dim_ffn = 0;  // 0 = 4 * n_embd
+  int vocab_size = 256;
+
+  int ffn() const { return dim_ffn > 0 ? dim_ffn : 4 * n_embd; }
+};
+
+// Throws std::invalid_argument naming the field and value when a size is not positive.
+void validate(const ModelConfig& config);
+
+}  // namespace rwkv

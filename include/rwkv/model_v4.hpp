@@ -1,0 +1,97 @@
+// Model<v4, ExecSpace, Scalar>: the RWKV-4 language model in parallel ("GPT") mode, with its
+// hand-written backward pass. DESIGN.md gives the math; per layer, on x of shape [B*T, C]:
+//   att:  a = ln1(x); xk/xv/xr = time_mix(a); k, v, r = xk Wk^T, xv Wv^T, xr Wr^T
+//         x = x + (sigmoid(r) * wkv(k, v)) Wo^T
+//   ffn:  f = ln2(x); xk/xr = time_mix(f)
+//         x = x + sigmoid(xr Wr^T) * (relu(xk Wk^T)^2 Wv^T)
+//   logits = ln_out(x) head^T, loss = mean cross-entropy.
+// The forward keeps what the backward needs (per layer, or only the layer inputs when
+// `recompute` is set: the backward then runs each layer's forward again, gradient checkpointing).
+#pragma once
+
+#include <rwkv/config.hpp>
+#include <rwkv/instantiate.hpp>
+#include <rwkv/views.hpp>
+#include <rwkv/weights_v4.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rwkv {
+
+template <class Version, class ExecSpace, class Scalar = float>
+class Model;
+
+struct TrainingShape {
+  int batch = 1;    // B sequences per step
+  int ctx_len = 1;  // T tokens per sequence
+  bool recompute = false;  // gradient checkpointing: keep only layer inputs, recompute in backward
+};
+
+template <class ExecSpace, class Scalar>
+struct LayerActivationsV4;  // defined in model_v4_impl.hpp
+template <class ExecSpace, class Scalar>
+struct ScratchV4;
+
+template <class ExecSpace, class Scalar>
+class Model<v4, ExecSpace, Scalar> {
+ public:
+  using TokenView = Kokkos::View<int*, typename ExecSpace::memory_space>;
+
+  Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space = ExecSpace());
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // RWKV-4 initialization from a seed (init_v4.hpp).
+  void initialize(std::uint64_t seed);
+
+  // tokens, targets: [B*T] token ids (row n = b*T + t). Returns the mean cross-entropy (nats).
+  // Keeps the logits [B*T, V] in logits() until the next backward().
+  double forward(const TokenView& tokens, const TokenView& targets);
+  // Adds the gradient of the last forward's loss to grads(). `l2wrap` > 0 adds RWKV-LM's
+  // L2Wrap penalty gradient (l2wrap * max logit at the argmax, per token, scaled by 1/(B*T)).
+  void backward(double l2wrap = 0);
+  void zero_grad();
+
+  const ModelConfig& config() const { return config_; }
+  const TrainingShape& shape() const { return shape_; }
+  const std::vector<TensorSpec>& specs() const { return specs_; }
+  Weights<ExecSpace, Scalar>& weights() { return weights_; }
+  Weights<ExecSpace, Scalar>& grads() { return grads_; }
+  const Matrix<ExecSpace, Scalar>& logits() const { return logits_; }
+  const Vector<ExecSpace, Scalar>& row_losses() const { return row_loss_; }  // [B*T] of the last forward
+  const ExecSpace& space() const { return space_; }
+
+ private:
+  void layer_forward(int layer, LayerActivationsV4<ExecSpace, Scalar>& act);
+  void layer_backward(int layer, LayerActivationsV4<ExecSpace, Scalar>& act);
+  LayerActivationsV4<ExecSpace, Scalar>& activations(int layer);
+
+  ModelConfig config_;
+  TrainingShape shape_;
+  ExecSpace space_;
+  std::vector<TensorSpec> specs_;
+  Weights<ExecSpace, Scalar> weights_, grads_;
+
+  TokenView tokens_, targets_;
+  Matrix<ExecSpace, Scalar> emb_out_;   // emb[tokens], the input of ln0
+  Vector<ExecSpace, Scalar> ln0_mean_, ln0_rstd_;
+  std::vector<Matrix<ExecSpace, Scalar>> residual_;  // residual_[i]: input of layer i; [L]: output
+  Matrix<ExecSpace, Scalar> residual_grad_;          // gradient of the residual stream, layer by layer
+  std::vector<std::unique_ptr<LayerActivationsV4<ExecSpace, Scalar>>> layers_;  // L, or 1 with recompute
+  Matrix<ExecSpace, Scalar> head_in_;  // ln_out(x)
+  Vector<ExecSpace, Scalar> ln_out_mean_, ln_out_rstd_;
+  Matrix<ExecSpace, Scalar> logits_;   // holds dlogits after backward()
+  Vector<ExecSpace, Scalar> row_loss_, row_lse_;
+  Matrix<ExecSpace, Scalar> zero_shift_;  // [B, C] zeros: every sequence starts fresh
+  std::unique_ptr<ScratchV4<ExecSpace, Scalar>> scratch_;
+};
+
+#define RWKV_MODEL_V4_EXTERN(SPACE, SCALAR) extern template class Model<v4, SPACE, SCALAR>;
+RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_MODEL_V4_EXTERN)
+#undef RWKV_MODEL_V4_EXTERN
+
+}  // namespace rwkv

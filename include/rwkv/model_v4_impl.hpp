@@ -1,0 +1,232 @@
+// Definitions of Model<v4, ...>. model_v4.cpp instantiates them for the common spaces and scalars;
+// include this header only to instantiate other combinations.
+#pragma once
+
+#include <rwkv/init_v4.hpp>
+#include <rwkv/model_v4.hpp>
+
+#include <rwkv/kernels/activations.hpp>
+#include <rwkv/kernels/cross_entropy.hpp>
+#include <rwkv/kernels/embedding.hpp>
+#include <rwkv/kernels/gemm.hpp>
+#include <rwkv/kernels/layer_norm.hpp>
+#include <rwkv/kernels/time_mix.hpp>
+#include <rwkv/kernels/wkv.hpp>
+
+namespace rwkv {
+
+// What one layer's forward keeps for its backward. Names follow model_v4.hpp's comment.
+template <class ExecSpace, class Scalar>
+struct LayerActivationsV4 {
+  using M = Matrix<ExecSpace, Scalar>;
+  using V = Vector<ExecSpace, Scalar>;
+  // attention
+  M a;  V a_mean, a_rstd;
+  M att_xk, att_xv, att_xr, att_k, att_v, att_r;
+  M wkv, att_gate, att_gated;
+  WkvSaved<ExecSpace, Scalar> wkv_saved;
+  M x_mid;  // x after the attention residual: the input of ln2
+  // channel mix
+  M f;  V f_mean, f_rstd;
+  M ffn_xk, ffn_xr;
+  M ffn_k, ffn_k2;  // [N, F]: xk Wk^T and relu(.)^2
+  M ffn_v, ffn_r, ffn_gate;
+
+  LayerActivationsV4(int B, int T, int C, int F)
+      : a("a", B * T, C), a_mean("a_mean", B * T), a_rstd("a_rstd", B * T),
+        att_xk("att_xk", B * T, C), att_xv("att_xv", B * T, C), att_xr("att_xr", B * T, C),
+        att_k("att_k", B * T, C), att_v("att_v", B * T, C), att_r("att_r", B * T, C),
+        wkv("wkv", B * T, C), att_gate("att_gate", B * T, C), att_gated("att_gated", B * T, C),
+        wkv_saved("wkv_saved", B, T, C), x_mid("x_mid", B * T, C),
+        f("f", B * T, C), f_mean("f_mean", B * T), f_rstd("f_rstd", B * T),
+        ffn_xk("ffn_xk", B * T, C), ffn_xr("ffn_xr", B * T, C),
+        ffn_k("ffn_k", B * T, F), ffn_k2("ffn_k2", B * T, F),
+        ffn_v("ffn_v", B * T, C), ffn_r("ffn_r", B * T, C), ffn_gate("ffn_gate", B * T, C) {}
+};
+
+// Gradient buffers of the layer being differentiated, shared by all layers.
+template <class ExecSpace, class Scalar>
+struct ScratchV4 {
+  using M = Matrix<ExecSpace, Scalar>;
+  M d_out, d_gate_in, d_r, d_k, d_v, d_xk, d_xv, d_xr, d_norm;  // [N, C]
+  M d_ffn_k, d_ffn_k2;  // [N, F]
+  M d_logits_in;        // [N, C]: gradient of ln_out's output
+  WkvState<ExecSpace, Scalar> wkv_state, d_wkv_state;
+
+  ScratchV4(int B, int T, int C, int F)
+      : d_out("d_out", B * T, C), d_gate_in("d_gate_in", B * T, C), d_r("d_r", B * T, C),
+        d_k("d_k", B * T, C), d_v("d_v", B * T, C), d_xk("d_xk", B * T, C), d_xv("d_xv", B * T, C),
+        d_xr("d_xr", B * T, C), d_norm("d_norm", B * T, C), d_ffn_k("d_ffn_k", B * T, F),
+        d_ffn_k2("d_ffn_k2", B * T, F), d_logits_in("d_logits_in", B * T, C),
+        wkv_state("wkv_state", B, C), d_wkv_state("d_wkv_state", B, C) {}
+};
+
+template <class ExecSpace, class Scalar>
+Model<v4, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space)
+    : config_(config), shape_(shape), space_(space), specs_(tensor_specs(v4{}, config)),
+      weights_("weights", config, specs_), grads_("grads", config, specs_) {
+  const int B = shape.batch, T = shape.ctx_len, C = config.n_embd, F = config.ffn(), V = config.vocab_size;
+  const int N = B * T;
+  tokens_ = TokenView("tokens", N);
+  targets_ = TokenView("targets", N);
+  emb_out_ = Matrix<ExecSpace, Scalar>("emb_out", N, C);
+  ln0_mean_ = Vector<ExecSpace, Scalar>("ln0_mean", N);
+  ln0_rstd_ = Vector<ExecSpace, Scalar>("ln0_rstd", N);
+  for (int i = 0; i <= config.n_layer; ++i) residual_.emplace_back("residual_" + std::to_string(i), N, C);
+  residual_grad_ = Matrix<ExecSpace, Scalar>("residual_grad", N, C);
+  const int kept = shape.recompute ? 1 : config.n_layer;
+  for (int i = 0; i < kept; ++i) layers_.push_back(std::make_unique<LayerActivationsV4<ExecSpace, Scalar>>(B, T, C, F));
+  head_in_ = Matrix<ExecSpace, Scalar>("head_in", N, C);
+  ln_out_mean_ = Vector<ExecSpace, Scalar>("ln_out_mean", N);
+  ln_out_rstd_ = Vector<ExecSpace, Scalar>("ln_out_rstd", N);
+  logits_ = Matrix<ExecSpace, Scalar>("logits", N, V);
+  row_loss_ = Vector<ExecSpace, Scalar>("row_loss", N);
+  row_lse_ = Vector<ExecSpace, Scalar>("row_lse", N);
+  zero_shift_ = Matrix<ExecSpace, Scalar>("zero_shift", B, C);
+  scratch_ = std::make_unique<ScratchV4<ExecSpace, Scalar>>(B, T, C, F);
+}
+
+template <class ExecSpace, class Scalar>
+Model<v4, ExecSpace, Scalar>::~Model() = default;
+
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::initialize(std::uint64_t seed) {
+  auto host = Kokkos::create_mirror_view(weights_.flat);
+  initialize_weights(v4{}, config_, specs_, seed, host.data());
+  Kokkos::deep_copy(space_, weights_.flat, host);
+  space_.fence();
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::zero_grad() {
+  Kokkos::deep_copy(space_, grads_.flat, Scalar(0));
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::layer_forward(int i, LayerActivationsV4<ExecSpace, Scalar>& A) {
+  const int T = shape_.ctx_len;
+  const auto& w = weights_.blocks[i];
+  const auto& x = residual_[i];
+  auto& s = *scratch_;
+  // attention (time mix)
+  layer_norm_forward(space_, A.a, A.a_mean, A.a_rstd, x, w.ln1_weight, w.ln1_bias);
+  time_mix_forward(space_, T, A.att_xk, A.a, zero_shift_, w.att_time_mix_k);
+  time_mix_forward(space_, T, A.att_xv, A.a, zero_shift_, w.att_time_mix_v);
+  time_mix_forward(space_, T, A.att_xr, A.a, zero_shift_, w.att_time_mix_r);
+  matmul_forward(space_, A.att_k, A.att_xk, w.att_key);
+  matmul_forward(space_, A.att_v, A.att_xv, w.att_value);
+  matmul_forward(space_, A.att_r, A.att_xr, w.att_receptance);
+  wkv_reset_state(space_, s.wkv_state);
+  wkv_forward(space_, T, A.wkv, s.wkv_state, A.wkv_saved, w.att_time_decay, w.att_time_first, A.att_k, A.att_v);
+  sigmoid_gate_forward(space_, A.att_gated, A.att_gate, A.att_r, A.wkv);
+  matmul_forward(space_, s.d_out, A.att_gated, w.att_output);  // d_out is free in the forward
+  add_forward(space_, A.x_mid, x, s.d_out);
+  // channel mix
+  layer_norm_forward(space_, A.f, A.f_mean, A.f_rstd, A.x_mid, w.ln2_weight, w.ln2_bias);
+  time_mix_forward(space_, T, A.ffn_xk, A.f, zero_shift_, w.ffn_time_mix_k);
+  time_mix_forward(space_, T, A.ffn_xr, A.f, zero_shift_, w.ffn_time_mix_r);
+  matmul_forward(space_, A.ffn_k, A.ffn_xk, w.ffn_key);
+  squared_relu_forward(space_, A.ffn_k2, A.ffn_k);
+  matmul_forward(space_, A.ffn_v, A.ffn_k2, w.ffn_value);
+  matmul_forward(space_, A.ffn_r, A.ffn_xr, w.ffn_receptance);
+  sigmoid_gate_forward(space_, s.d_out, A.ffn_gate, A.ffn_r, A.ffn_v);
+  add_forward(space_, residual_[i + 1], A.x_mid, s.d_out);
+}
+
+// residual_grad_ holds the gradient of layer i's output on entry and of its input on exit: the
+// residual passes it through and each branch's backward adds to it.
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::layer_backward(int i, LayerActivationsV4<ExecSpace, Scalar>& A) {
+  const int T = shape_.ctx_len;
+  const auto& w = weights_.blocks[i];
+  auto& g = grads_.blocks[i];
+  auto& s = *scratch_;
+  const auto& dx = residual_grad_;
+  const Matrix<ExecSpace, Scalar> no_shift_grad;  // sequences start fresh: no state gradient
+  auto zero = [&](const auto& view) { Kokkos::deep_copy(space_, view, Scalar(0)); };
+
+  // channel mix: x_out = x_mid + sigmoid(r) * (relu(k)^2 Wv^T)
+  zero(s.d_r);
+  zero(s.d_v);
+  sigmoid_gate_backward(space_, s.d_r, s.d_v, dx, A.ffn_gate, A.ffn_v);
+  zero(s.d_xr);
+  matmul_backward(space_, s.d_xr, g.ffn_receptance, s.d_r, A.ffn_xr, w.ffn_receptance);
+  zero(s.d_ffn_k2);
+  matmul_backward(space_, s.d_ffn_k2, g.ffn_value, s.d_v, A.ffn_k2, w.ffn_value);
+  zero(s.d_ffn_k);
+  squared_relu_backward(space_, s.d_ffn_k, s.d_ffn_k2, A.ffn_k);
+  zero(s.d_xk);
+  matmul_backward(space_, s.d_xk, g.ffn_key, s.d_ffn_k, A.ffn_xk, w.ffn_key);
+  zero(s.d_norm);
+  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.ffn_time_mix_k, s.d_xk, A.f, zero_shift_, w.ffn_time_mix_k);
+  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.ffn_time_mix_r, s.d_xr, A.f, zero_shift_, w.ffn_time_mix_r);
+  layer_norm_backward(space_, dx, g.ln2_weight, g.ln2_bias, s.d_norm, A.x_mid, w.ln2_weight, A.f_mean, A.f_rstd);
+
+  // attention: x_mid = x + (sigmoid(r) * wkv) Wo^T
+  zero(s.d_gate_in);
+  matmul_backward(space_, s.d_gate_in, g.att_output, dx, A.att_gated, w.att_output);
+  zero(s.d_r);
+  zero(s.d_out);  // the gradient of the wkv output
+  sigmoid_gate_backward(space_, s.d_r, s.d_out, s.d_gate_in, A.att_gate, A.wkv);
+  zero(s.d_k);
+  zero(s.d_v);
+  wkv_zero_state(space_, s.d_wkv_state);
+  wkv_backward(space_, T, g.att_time_decay, g.att_time_first, s.d_k, s.d_v, s.d_wkv_state, s.d_out, A.wkv_saved,
+               w.att_time_decay, w.att_time_first, A.att_k, A.att_v);
+  zero(s.d_xk);
+  zero(s.d_xv);
+  zero(s.d_xr);
+  matmul_backward(space_, s.d_xk, g.att_key, s.d_k, A.att_xk, w.att_key);
+  matmul_backward(space_, s.d_xv, g.att_value, s.d_v, A.att_xv, w.att_value);
+  matmul_backward(space_, s.d_xr, g.att_receptance, s.d_r, A.att_xr, w.att_receptance);
+  zero(s.d_norm);
+  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_k, s.d_xk, A.a, zero_shift_, w.att_time_mix_k);
+  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_v, s.d_xv, A.a, zero_shift_, w.att_time_mix_v);
+  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_r, s.d_xr, A.a, zero_shift_, w.att_time_mix_r);
+  layer_norm_backward(space_, dx, g.ln1_weight, g.ln1_bias, s.d_norm, residual_[i], w.ln1_weight, A.a_mean, A.a_rstd);
+}
+
+template <class ExecSpace, class Scalar>
+LayerActivationsV4<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::activations(int layer) {
+  return *layers_[shape_.recompute ? 0 : layer];
+}
+
+template <class ExecSpace, class Scalar>
+double Model<v4, ExecSpace, Scalar>::forward(const TokenView& tokens, const TokenView& targets) {
+  tokens_ = tokens;
+  targets_ = targets;
+  const auto& w = weights_;
+  embedding_forward(space_, emb_out_, tokens, w.emb);
+  layer_norm_forward(space_, residual_[0], ln0_mean_, ln0_rstd_, emb_out_, w.ln0_weight, w.ln0_bias);
+  for (int i = 0; i < config_.n_layer; ++i) layer_forward(i, activations(i));
+  layer_norm_forward(space_, head_in_, ln_out_mean_, ln_out_rstd_, residual_[config_.n_layer], w.ln_out_weight,
+                     w.ln_out_bias);
+  matmul_forward(space_, logits_, head_in_, w.head);
+  cross_entropy_forward(space_, row_loss_, row_lse_, logits_, targets);
+  return mean_of(space_, row_loss_);
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::backward(double l2wrap) {
+  const int N = shape_.batch * shape_.ctx_len;
+  const auto& w = weights_;
+  auto& g = grads_;
+  auto& s = *scratch_;
+  // The logits' storage receives their gradient.
+  cross_entropy_backward(space_, logits_, logits_, row_lse_, targets_, Scalar(1.0 / N), Scalar(l2wrap / N));
+  Kokkos::deep_copy(space_, s.d_logits_in, Scalar(0));
+  matmul_backward(space_, s.d_logits_in, g.head, logits_, head_in_, w.head);
+  Kokkos::deep_copy(space_, residual_grad_, Scalar(0));
+  layer_norm_backward(space_, residual_grad_, g.ln_out_weight, g.ln_out_bias, s.d_logits_in,
+                      residual_[config_.n_layer], w.ln_out_weight, ln_out_mean_, ln_out_rstd_);
+  for (int i = config_.n_layer - 1; i >= 0; --i) {
+    if (shape_.recompute) layer_forward(i, activations(i));
+    layer_backward(i, activations(i));
+  }
+  Kokkos::deep_copy(space_, s.d_norm, Scalar(0));
+  layer_norm_backward(space_, s.d_norm, g.ln0_weight, g.ln0_bias, residual_grad_, emb_out_, w.ln0_weight, ln0_mean_,
+                      ln0_rstd_);
+  embedding_backward(space_, g.emb, s.d_norm, tokens_);
+}
+
+}  // namespace rwkv
