@@ -1,0 +1,6 @@
+#include <rwkv/kernels/activations.hpp>
+
+namespace rwkv {
+#define RWKV_ACTIVATIONS_DEFINE(SPACE, SCALAR) RWKV_ACTIVATIONS_INSTANTIATE(, SPACE, SCALAR)
+RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_ACTIVATIONS_DEFINE)
+}  // namespace rwkv
