@@ -1,11 +1,14 @@
 // Linear-layer GEMMs at RWKV shapes on the default execution space, in float: the dispatched path
 // (matmul_forward / matmul_backward: KokkosBlas::gemm to the vendor BLAS) against the portable
-// tiled kernel, each as a fraction of the machine's sgemm ceiling measured in the same run (the
-// best rate of square products through the same BLAS path). Shared machines make absolute rates
-// noise; the fractions of the ceiling are what to compare.
+// tiled kernel, each as a fraction of the machine's sgemm ceiling measured in the same run: the
+// best rate of square products (1024, 2048) through the same BLAS path, timed before and after the
+// layer shapes. Shared machines make absolute rates noise; the fractions are what to compare.
+// The rnn rows (N = 1) are matrix-vector products, bound by memory bandwidth, not by the ceiling.
 //   bench_gemm [--min-time SECONDS] [--no-head]
-// Prints CSV on stdout: kind,path,product,N,in,out,gflop,seconds,gflops,fraction_of_ceiling
-// (seconds: the best of the timed calls; product y = x W^T, dx = dy W or dW = dy^T x).
+// Prints CSV on stdout once all is timed: kind,path,product,N,in,out,gflop,seconds,gflops,
+// fraction_of_ceiling (kind: ceiling, layer (training shapes) or rnn (N = 1); path: blas (the
+// dispatched path) or portable; product: y = x W^T, dx = dy W or dW = dy^T x; seconds: the best
+// of the timed calls).
 #include <rwkv/kernels/gemm.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -57,13 +60,26 @@ double best_seconds(F&& call, double min_time) {
   return best;
 }
 
-void print_row(const char* kind, const char* path, const char* product, const Shape s, double seconds,
-               double ceiling_gflops) {
-  const double gflop = 2.0 * s.N * s.in * s.out * 1e-9;
-  const double rate = gflop / seconds;
-  std::printf("%s,%s,%s,%d,%d,%d,%.4f,%.6f,%.2f,%.4f\n", kind, path, product, s.N, s.in, s.out, gflop, seconds, rate,
-              rate / ceiling_gflops);
-  std::fflush(stdout);
+struct Row {
+  const char* kind;
+  const char* path;
+  const char* product;
+  Shape shape;
+  double seconds;
+  double gflops() const { return 2.0 * shape.N * shape.in * double(shape.out) * 1e-9 / seconds; }
+};
+
+// Square sgemms through the dispatched (BLAS) path: the machine's ceiling is the best of them,
+// each timed for at least a second so that the best call is one the machine's other load spared.
+void time_squares(const Space& space, double min_time, std::vector<Row>& rows) {
+  min_time = std::max(min_time, 1.0);
+  for (const int n : {1024, 2048}) {
+    Mat x("x", n, n), W("W", n, n), y("y", n, n);
+    fill(x, 1.0f);
+    fill(W, 0.5f);
+    const double t = best_seconds([&] { rwkv::matmul_forward(space, y, x, W); }, min_time);
+    rows.push_back({"ceiling", "blas", "y", {n, n, n}, t});
+  }
 }
 
 }  // namespace
@@ -86,28 +102,19 @@ int main(int argc, char* argv[]) {
   Kokkos::ScopeGuard kokkos(argc, argv);
   Space space;
   std::fprintf(stderr, "bench_gemm: %s with concurrency %d\n", Space::name(), space.concurrency());
-  std::printf("kind,path,product,N,in,out,gflop,seconds,gflops,fraction_of_ceiling\n");
-
-  // The ceiling: square sgemms through the dispatched (BLAS) path; the best rate is the reference.
-  const int squares[] = {1024, 2048};
-  double square_seconds[2];
-  double ceiling = 0;
-  for (int i = 0; i < 2; ++i) {
-    const int n = squares[i];
-    Mat x("x", n, n), W("W", n, n), y("y", n, n);
-    fill(x, 1.0f);
-    fill(W, 0.5f);
-    square_seconds[i] = best_seconds([&] { rwkv::matmul_forward(space, y, x, W); }, min_time);
-    ceiling = std::max(ceiling, 2.0 * n * n * double(n) * 1e-9 / square_seconds[i]);
-  }
-  for (int i = 0; i < 2; ++i) print_row("ceiling", "blas", "y", {squares[i], squares[i], squares[i]}, square_seconds[i], ceiling);
+  std::vector<Row> rows;
+  // The ceiling is timed before and after the layer shapes, as the load of a shared machine drifts.
+  time_squares(space, min_time, rows);
 
   // RWKV layer shapes, weights [out, in]: att (C x C), ffn key (4C x C) and value (C x 4C) at C = 512
   // with N = B*T = 2048; C = 768 with N = 1024, and the head (V = 50277) there.
+  // Then RNN-mode inference (N = 1) at C = 768, where the products are matrix-vector.
   std::vector<Shape> shapes = {{2048, 512, 512},  {2048, 512, 2048},  {2048, 2048, 512},
                                {1024, 768, 768}, {1024, 768, 3072}, {1024, 3072, 768}};
   if (head) shapes.push_back({1024, 768, 50277});
+  shapes.insert(shapes.end(), {{1, 768, 768}, {1, 768, 3072}, {1, 768, 50277}});
   for (const Shape s : shapes) {
+    const char* kind = s.N == 1 ? "rnn" : "layer";
     Mat x("x", s.N, s.in), W("W", s.out, s.in), y("y", s.N, s.out);
     Mat dy("dy", s.N, s.out), dx("dx", s.N, s.in), dW("dW", s.out, s.in);
     fill(x, 1.0f);
@@ -124,7 +131,6 @@ int main(int argc, char* argv[]) {
               rwkv::matmul_forward(space, y, x, W);
           },
           min_time);
-      print_row("layer", path, "y", s, ty, ceiling);
       const double tdx = best_seconds(
           [&] {
             if (portable)
@@ -133,7 +139,6 @@ int main(int argc, char* argv[]) {
               rwkv::matmul_backward(space, dx, none, dy, x, W);
           },
           min_time);
-      print_row("layer", path, "dx", s, tdx, ceiling);
       const double tdw = best_seconds(
           [&] {
             if (portable)
@@ -142,8 +147,20 @@ int main(int argc, char* argv[]) {
               rwkv::matmul_backward(space, none, dW, dy, x, W);
           },
           min_time);
-      print_row("layer", path, "dW", s, tdw, ceiling);
+      rows.push_back({kind, path, "y", s, ty});
+      rows.push_back({kind, path, "dx", s, tdx});
+      rows.push_back({kind, path, "dW", s, tdw});
     }
   }
+  time_squares(space, min_time, rows);
+
+  double ceiling = 0;
+  for (const Row& r : rows)
+    if (!std::strcmp(r.kind, "ceiling")) ceiling = std::max(ceiling, r.gflops());
+  std::printf("kind,path,product,N,in,out,gflop,seconds,gflops,fraction_of_ceiling\n");
+  for (const Row& r : rows)
+    std::printf("%s,%s,%s,%d,%d,%d,%.4f,%.6f,%.2f,%.4f\n", r.kind, r.path, r.product, r.shape.N, r.shape.in,
+                r.shape.out, 2.0 * r.shape.N * r.shape.in * double(r.shape.out) * 1e-9, r.seconds, r.gflops(),
+                r.gflops() / ceiling);
   return 0;
 }
