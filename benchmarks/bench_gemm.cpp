@@ -1,8 +1,8 @@
 // Linear-layer GEMMs at RWKV shapes on the default execution space, in float: the dispatched path
 // (matmul_forward / matmul_backward: KokkosBlas::gemm to the vendor BLAS) against the portable
 // tiled kernel, each as a fraction of the machine's sgemm ceiling measured in the same run: the
-// best rate of square products (1024, 2048) through the same BLAS path, timed before and after the
-// layer shapes. Shared machines make absolute rates noise; the fractions are what to compare.
+// best rate of square products (512, 1024, 2048) through the same BLAS path, timed before and
+// after the layer shapes. Shared machines make absolute rates noise; the fractions are what to compare.
 // The rnn rows (N = 1) are matrix-vector products, bound by memory bandwidth, not by the ceiling.
 //   bench_gemm [--min-time SECONDS] [--no-head]
 // Prints CSV on stdout once all is timed: kind,path,product,N,in,out,gflop,seconds,gflops,
@@ -71,9 +71,10 @@ struct Row {
 
 // Square sgemms through the dispatched (BLAS) path: the machine's ceiling is the best of them,
 // each timed for at least a second so that the best call is one the machine's other load spared.
+// Several sizes, as the fastest one varies from run to run on a shared machine.
 void time_squares(const Space& space, double min_time, std::vector<Row>& rows) {
   min_time = std::max(min_time, 1.0);
-  for (const int n : {1024, 2048}) {
+  for (const int n : {512, 1024, 2048}) {
     Mat x("x", n, n), W("W", n, n), y("y", n, n);
     fill(x, 1.0f);
     fill(W, 0.5f);

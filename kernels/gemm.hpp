@@ -3,9 +3,10 @@
 //   backward: dx += dy W        dx [N, in]
 //             dW += dy^T x      dW [out, in]
 // float and double go through Kokkos Kernels' KokkosBlas::gemm to the vendor BLAS of the space
-// (OpenBLAS on the host, cuBLAS on CUDA): at RWKV layer shapes it ran 9-14 times faster than the
-// portable kernel on a 2-core AVX-512 host (benchmarks/bench_gemm.cpp measures both against the
-// machine's sgemm ceiling), as OpenBLAS picks its kernels for the CPU at run time.
+// (OpenBLAS on the host, cuBLAS on CUDA). At RWKV layer shapes OpenBLAS ran 5 to 30 times (median
+// 8) faster than the portable kernel on a 2-core AVX-512 host, as it picks its kernels for the CPU
+// at run time, and cuBLAS 2 to 8 times faster on an H100 (benchmarks/bench_gemm.cpp measures both
+// against the machine's sgemm ceiling).
 // Every other scalar, and every build without Kokkos Kernels, uses the portable tiled kernel of
 // gemm_portable.hpp, which can also be called directly.
 #pragma once

@@ -4,8 +4,9 @@
 //   dW += dy^T x      (backward, weight gradient)
 // Each team computes one TM x TN tile of C = op(A) op(B) + beta C, walking K in steps of TK: the
 // team copies the op(A) and op(B) panels of the step into scratch memory, then every thread
-// multiplies its MR x NR micro-tiles out of scratch and adds them into C. Sums run over K in a
-// fixed order, so results are the same bits every run (the weight gradient needs that).
+// multiplies its MR x NR micro-tiles out of scratch (GPUs: one micro-tile per thread, summed in
+// registers over all of K; hosts: one thread per team, adding each step's sums into C). Sums run
+// over K in a fixed order, so results are the same bits every run (the weight gradient needs that).
 // This is the path for scalars the vendor BLAS lacks (e.g. reduced precision) and the reference
 // the BLAS path is checked against; gemm.hpp dispatches float and double to the vendor BLAS.
 #pragma once
@@ -79,10 +80,9 @@ void gemm_tiled(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& C, Cons
         const int n0 = (team.league_rank() % tiles_n) * TN;
         const Scratch As(team.team_scratch(0), TK, TM + Tiling::pad);  // As(k, m) = op(A)(m0 + m, k0 + k)
         const Scratch Bs(team.team_scratch(0), TK, TN + Tiling::pad);  // Bs(k, n) = op(B)(k0 + k, n0 + n)
-        for (int step = 0; step < k_steps; ++step) {
-          const int k0 = step * TK;
-          const int kn = min_of(TK, K - k0);
-          // The copies run along the axis that is contiguous in global memory, so GPU loads coalesce.
+        // Copies the panels of the K step at k0 (kn deep) into scratch, zeros past the edges. The
+        // copies run along the axis that is contiguous in global memory, so GPU loads coalesce.
+        auto load = [&](int k0, int kn) {
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, TK * TM), [&](int e) {
             const int k = TransA ? e / TM : e % TK;
             const int m = TransA ? e % TM : e / TK;
@@ -96,33 +96,58 @@ void gemm_tiled(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& C, Cons
             Bs(k, n) = (gn < N && k < kn) ? (TransB ? B(gn, gk) : B(gk, gn)) : Scalar(0);
           });
           team.team_barrier();
-          Kokkos::parallel_for(
-              Kokkos::TeamThreadRange(team, Tiling::micro_rows * Tiling::micro_cols), [&](int u) {
-                const int r0 = (u / Tiling::micro_cols) * Tiling::row_base;
-                const int c0 = (u % Tiling::micro_cols) * Tiling::col_base;
-                Acc acc[MR][NR] = {};
-                for (int k = 0; k < kn; ++k) {
-                  const Scalar* a_row = &As(k, r0);
-                  const Scalar* b_row = &Bs(k, c0);
-                  Acc a[MR];
-                  for (int i = 0; i < MR; ++i) a[i] = Acc(a_row[i * Tiling::row_step]);
-                  for (int i = 0; i < MR; ++i)
-                    for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * Acc(b_row[j * Tiling::col_step]);
-                }
-                for (int i = 0; i < MR; ++i) {
-                  const int gm = m0 + r0 + i * Tiling::row_step;
-                  if (gm >= M) continue;
-                  for (int j = 0; j < NR; ++j) {
-                    const int gn = n0 + c0 + j * Tiling::col_step;
-                    if (gn >= N) continue;
-                    // The first step applies beta (beta = 0 must not read C: it may hold NaN).
-                    const Acc prior = step > 0 ? Acc(C(gm, gn))
-                                               : (beta == Scalar(0) ? Acc(0) : Acc(beta) * Acc(C(gm, gn)));
-                    C(gm, gn) = Scalar(prior + acc[i][j]);
-                  }
-                }
-              });
-          team.team_barrier();
+        };
+        // acc += the panels' product on micro-tile u.
+        auto multiply = [&](Acc(&acc)[MR][NR], int u, int kn) {
+          const int r0 = (u / Tiling::micro_cols) * Tiling::row_base;
+          const int c0 = (u % Tiling::micro_cols) * Tiling::col_base;
+          for (int k = 0; k < kn; ++k) {
+            const Scalar* a_row = &As(k, r0);
+            const Scalar* b_row = &Bs(k, c0);
+            Acc a[MR];
+            for (int i = 0; i < MR; ++i) a[i] = Acc(a_row[i * Tiling::row_step]);
+            for (int i = 0; i < MR; ++i)
+              for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * Acc(b_row[j * Tiling::col_step]);
+          }
+        };
+        // C = acc + (first ? beta C : C) on micro-tile u; beta = 0 must not read C (it may hold NaN).
+        auto store = [&](const Acc(&acc)[MR][NR], int u, bool first) {
+          const int r0 = (u / Tiling::micro_cols) * Tiling::row_base;
+          const int c0 = (u % Tiling::micro_cols) * Tiling::col_base;
+          for (int i = 0; i < MR; ++i) {
+            const int gm = m0 + r0 + i * Tiling::row_step;
+            if (gm >= M) continue;
+            for (int j = 0; j < NR; ++j) {
+              const int gn = n0 + c0 + j * Tiling::col_step;
+              if (gn >= N) continue;
+              const Acc prior = !first ? Acc(C(gm, gn)) : (beta == Scalar(0) ? Acc(0) : Acc(beta) * Acc(C(gm, gn)));
+              C(gm, gn) = Scalar(prior + acc[i][j]);
+            }
+          }
+        };
+        if (Tiling::host) {
+          // One thread walks all micro-tiles of each K step, adding each step's sums into C.
+          for (int step = 0; step < k_steps; ++step) {
+            const int kn = min_of(TK, K - step * TK);
+            load(step * TK, kn);
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(team, Tiling::micro_rows * Tiling::micro_cols), [&](int u) {
+              Acc acc[MR][NR] = {};
+              multiply(acc, u, kn);
+              store(acc, u, step == 0);
+            });
+            team.team_barrier();
+          }
+        } else {
+          // One micro-tile per thread: its sums stay in registers over all K steps; C is written once.
+          const int u = team.team_rank();
+          Acc acc[MR][NR] = {};
+          for (int step = 0; step < k_steps; ++step) {
+            const int kn = min_of(TK, K - step * TK);
+            load(step * TK, kn);
+            multiply(acc, u, kn);
+            team.team_barrier();
+          }
+          store(acc, u, true);
         }
       });
 }
