@@ -1,0 +1,167 @@
+// Linear-layer GEMMs at RWKV shapes on the default execution space, in float: the dispatched path
+// (matmul_forward / matmul_backward: KokkosBlas::gemm to the vendor BLAS) against the portable
+// tiled kernel, each as a fraction of the machine's sgemm ceiling measured in the same run: the
+// best rate of square products (512, 1024, 2048) through the same BLAS path, timed before and
+// after the layer shapes. Shared machines make absolute rates noise; the fractions are what to compare.
+// The rnn rows (N = 1) are matrix-vector products, bound by memory bandwidth, not by the ceiling.
+//   bench_gemm [--min-time SECONDS] [--no-head]
+// Prints CSV on stdout once all is timed: kind,path,product,N,in,out,gflop,seconds,gflops,
+// fraction_of_ceiling (kind: ceiling, layer (training shapes) or rnn (N = 1); path: blas (the
+// dispatched path) or portable; product: y = x W^T, dx = dy W or dW = dy^T x; seconds: the best
+// of the timed calls).
+#include <rwkv/kernels/gemm.hpp>
+
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <cstddef>
+#include <vector>
+
+namespace {
+
+using Space = Kokkos::DefaultExecutionSpace;
+using Mat = rwkv::Matrix<Space, float>;
+
+struct Shape {
+  int N, in, out;
+};
+
+// Fills a view with a fixed small pattern (the values do not change the time of a dense product).
+void fill(const Mat& m, float seed) {
+  const auto host = Kokkos::create_mirror_view(m);
+  for (std::size_t r = 0; r < m.extent(0); ++r)
+    for (std::size_t c = 0; c < m.extent(1); ++c) host(r, c) = seed * float(int((r * 7 + c * 13) % 17) - 8) / 8.0f;
+  Kokkos::deep_copy(m, host);
+}
+
+// The best time of one call: repeated until min_time has passed (one call when it alone takes
+// longer), after one untimed call when that is cheap enough to spare.
+template <class F>
+double best_seconds(F&& call, double min_time) {
+  Kokkos::Timer timer;
+  call();
+  Space().fence();
+  double best = timer.seconds();
+  if (best > min_time) return best;
+  double total = 0;
+  best = 1e300;
+  for (int reps = 0; reps < 2 || total < min_time; ++reps) {
+    timer.reset();
+    call();
+    Space().fence();
+    const double t = timer.seconds();
+    best = std::min(best, t);
+    total += t;
+  }
+  return best;
+}
+
+struct Row {
+  const char* kind;
+  const char* path;
+  const char* product;
+  Shape shape;
+  double seconds;
+  double gflops() const { return 2.0 * shape.N * shape.in * double(shape.out) * 1e-9 / seconds; }
+};
+
+// Square sgemms through the dispatched (BLAS) path: the machine's ceiling is the best of them,
+// each timed for at least a second so that the best call is one the machine's other load spared.
+// Several sizes, as the fastest one varies from run to run on a shared machine.
+void time_squares(const Space& space, double min_time, std::vector<Row>& rows) {
+  min_time = std::max(min_time, 1.0);
+  for (const int n : {512, 1024, 2048}) {
+    Mat x("x", n, n), W("W", n, n), y("y", n, n);
+    fill(x, 1.0f);
+    fill(W, 0.5f);
+    const double t = best_seconds([&] { rwkv::matmul_forward(space, y, x, W); }, min_time);
+    rows.push_back({"ceiling", "blas", "y", {n, n, n}, t});
+  }
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  double min_time = 0.2;
+  bool head = true;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--min-time") && i + 1 < argc) {
+      min_time = std::atof(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--no-head")) {
+      head = false;
+    } else if (!std::strncmp(argv[i], "--kokkos", 8)) {
+      continue;
+    } else {
+      std::fprintf(stderr, "usage: bench_gemm [--min-time SECONDS] [--no-head]\n");
+      return 2;
+    }
+  }
+  Kokkos::ScopeGuard kokkos(argc, argv);
+  Space space;
+  std::fprintf(stderr, "bench_gemm: %s with concurrency %d\n", Space::name(), space.concurrency());
+  std::vector<Row> rows;
+  // The ceiling is timed before and after the layer shapes, as the load of a shared machine drifts.
+  time_squares(space, min_time, rows);
+
+  // RWKV layer shapes, weights [out, in]: att (C x C), ffn key (4C x C) and value (C x 4C) at C = 512
+  // with N = B*T = 2048; C = 768 with N = 1024, and the head (V = 50277) there.
+  // Then RNN-mode inference (N = 1) at C = 768, where the products are matrix-vector.
+  std::vector<Shape> shapes = {{2048, 512, 512},  {2048, 512, 2048},  {2048, 2048, 512},
+                               {1024, 768, 768}, {1024, 768, 3072}, {1024, 3072, 768}};
+  if (head) shapes.push_back({1024, 768, 50277});
+  shapes.insert(shapes.end(), {{1, 768, 768}, {1, 768, 3072}, {1, 768, 50277}});
+  for (const Shape s : shapes) {
+    const char* kind = s.N == 1 ? "rnn" : "layer";
+    Mat x("x", s.N, s.in), W("W", s.out, s.in), y("y", s.N, s.out);
+    Mat dy("dy", s.N, s.out), dx("dx", s.N, s.in), dW("dW", s.out, s.in);
+    fill(x, 1.0f);
+    fill(W, 0.5f);
+    fill(dy, 0.25f);
+    const Mat none;
+    for (const bool portable : {false, true}) {
+      const char* path = portable ? "portable" : "blas";
+      const double ty = best_seconds(
+          [&] {
+            if (portable)
+              rwkv::matmul_forward_portable(space, y, x, W);
+            else
+              rwkv::matmul_forward(space, y, x, W);
+          },
+          min_time);
+      const double tdx = best_seconds(
+          [&] {
+            if (portable)
+              rwkv::matmul_backward_portable(space, dx, none, dy, x, W);
+            else
+              rwkv::matmul_backward(space, dx, none, dy, x, W);
+          },
+          min_time);
+      const double tdw = best_seconds(
+          [&] {
+            if (portable)
+              rwkv::matmul_backward_portable(space, none, dW, dy, x, W);
+            else
+              rwkv::matmul_backward(space, none, dW, dy, x, W);
+          },
+          min_time);
+      rows.push_back({kind, path, "y", s, ty});
+      rows.push_back({kind, path, "dx", s, tdx});
+      rows.push_back({kind, path, "dW", s, tdw});
+    }
+  }
+  time_squares(space, min_time, rows);
+
+  double ceiling = 0;
+  for (const Row& r : rows)
+    if (!std::strcmp(r.kind, "ceiling")) ceiling = std::max(ceiling, r.gflops());
+  std::printf("kind,path,product,N,in,out,gflop,seconds,gflops,fraction_of_ceiling\n");
+  for (const Row& r : rows)
+    std::printf("%s,%s,%s,%d,%d,%d,%.4f,%.6f,%.2f,%.4f\n", r.kind, r.path, r.product, r.shape.N, r.shape.in,
+                r.shape.out, 2.0 * r.shape.N * r.shape.in * double(r.shape.out) * 1e-9, r.seconds, r.gflops(),
+                r.gflops() / ceiling);
+  return 0;
+}

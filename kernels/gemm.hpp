@@ -1,0 +1,110 @@
+// Linear-layer GEMMs. Weights are [out, in] (the PyTorch state_dict layout), so
+//   forward:  y  = x W^T        x [N, in], W [out, in], y [N, out]   (overwrites y)
+//   backward: dx += dy W        dx [N, in]
+//             dW += dy^T x      dW [out, in]
+// float and double go through Kokkos Kernels' KokkosBlas::gemm to the vendor BLAS of the space
+// (OpenBLAS on the host, cuBLAS on CUDA). At RWKV layer shapes OpenBLAS ran 5 to 30 times (median
+// 8) faster than the portable kernel on a 2-core AVX-512 host, as it picks its kernels for the CPU
+// at run time, and cuBLAS 2 to 8 times faster on an H100 (benchmarks/bench_gemm.cpp measures both
+// against the machine's sgemm ceiling).
+// Every other scalar, and every build without Kokkos Kernels, uses the portable tiled kernel of
+// gemm_portable.hpp, which can also be called directly.
+#pragma once
+
+#include <rwkv/instantiate.hpp>
+#include <rwkv/kernels/gemm_portable.hpp>
+#include <rwkv/views.hpp>
+
+#include <type_traits>
+
+// The library links Kokkos Kernels; the header check serves compile-only builds against a Kokkos
+// that comes without it (scripts/check-kokkos5.sh), where the portable kernel takes every call.
+#if __has_include(<KokkosBlas3_gemm.hpp>)
+#include <KokkosBlas3_gemm.hpp>
+#define RWKV_GEMM_HAS_KOKKOS_KERNELS 1
+#else
+#define RWKV_GEMM_HAS_KOKKOS_KERNELS 0
+#endif
+
+namespace rwkv {
+
+namespace gemm_detail {
+
+// The scalars Kokkos Kernels hands to the vendor BLAS.
+template <class Scalar>
+inline constexpr bool use_vendor_blas =
+    RWKV_GEMM_HAS_KOKKOS_KERNELS && (std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>);
+
+#if RWKV_GEMM_HAS_KOKKOS_KERNELS
+// C = op(A) op(B) + beta C through KokkosBlas::gemm; trans_a / trans_b are "N" or "T".
+template <class ExecSpace, class Scalar>
+void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_b, ConstMatrix<ExecSpace, Scalar> A,
+                 ConstMatrix<ExecSpace, Scalar> B, Scalar beta, const Matrix<ExecSpace, Scalar>& C) {
+  const std::size_t K = trans_a[0] == 'N' ? A.extent(1) : A.extent(0);
+  // Kokkos Kernels returns early on K = 0 without applying beta.
+  if (K == 0) {
+    if (beta == Scalar(0)) Kokkos::deep_copy(space, C, Scalar(0));
+    return;
+  }
+  // The views' own execution space (e.g. OpenMP for host views when `space` is Serial).
+  using ViewSpace = typename Matrix<ExecSpace, Scalar>::execution_space;
+  if constexpr (std::is_same_v<ExecSpace, ViewSpace>) {
+#if KOKKOS_VERSION >= 40000
+    KokkosBlas::gemm(space, trans_a, trans_b, Scalar(1), A, B, beta, C);
+#else
+    // Kokkos Kernels 3.x has no instance argument: gemm runs on the default instance, which on
+    // CUDA is the legacy default stream, ordered with every other (blocking) stream, and on the
+    // host is synchronous; so no fences are needed.
+    KokkosBlas::gemm(trans_a, trans_b, Scalar(1), A, B, beta, C);
+#endif
+  } else {
+    // Another space sharing the memory (Serial beside OpenMP): order the two explicitly.
+    space.fence();
+    KokkosBlas::gemm(trans_a, trans_b, Scalar(1), A, B, beta, C);
+    ViewSpace().fence();
+  }
+}
+#endif
+
+}  // namespace gemm_detail
+
+// y = x W^T (overwrites y).
+template <class ExecSpace, class Scalar>
+void matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y, ConstMatrix<ExecSpace, Scalar> x,
+                    ConstMatrix<ExecSpace, Scalar> W) {
+#if RWKV_GEMM_HAS_KOKKOS_KERNELS
+  if constexpr (gemm_detail::use_vendor_blas<Scalar>) {
+    gemm_detail::vendor_gemm(space, "N", "T", x, W, Scalar(0), y);
+    return;
+  }
+#endif
+  matmul_forward_portable(space, y, x, W);
+}
+
+// dx += dy W;  dW += dy^T x.  An empty dx or dW (extent 0) is skipped.
+template <class ExecSpace, class Scalar>
+void matmul_backward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& dx, const Matrix<ExecSpace, Scalar>& dW,
+                     ConstMatrix<ExecSpace, Scalar> dy, ConstMatrix<ExecSpace, Scalar> x,
+                     ConstMatrix<ExecSpace, Scalar> W) {
+#if RWKV_GEMM_HAS_KOKKOS_KERNELS
+  if constexpr (gemm_detail::use_vendor_blas<Scalar>) {
+    if (dx.size() > 0) gemm_detail::vendor_gemm(space, "N", "N", dy, W, Scalar(1), dx);
+    if (dW.size() > 0) gemm_detail::vendor_gemm(space, "T", "N", dy, x, Scalar(1), dW);
+    return;
+  }
+#endif
+  matmul_backward_portable(space, dx, dW, dy, x, W);
+}
+
+#define RWKV_GEMM_INSTANTIATE(PREFIX, SPACE, SCALAR)                                                          \
+  PREFIX template void matmul_forward<SPACE, SCALAR>(const SPACE&, const Matrix<SPACE, SCALAR>&,              \
+                                                     ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, SCALAR>); \
+  PREFIX template void matmul_backward<SPACE, SCALAR>(                                                        \
+      const SPACE&, const Matrix<SPACE, SCALAR>&, const Matrix<SPACE, SCALAR>&, ConstMatrix<SPACE, SCALAR>,     \
+      ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, SCALAR>);
+
+#define RWKV_GEMM_EXTERN(SPACE, SCALAR) RWKV_GEMM_INSTANTIATE(extern, SPACE, SCALAR)
+RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_GEMM_EXTERN)
+#undef RWKV_GEMM_EXTERN
+
+}  // namespace rwkv

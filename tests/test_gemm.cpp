@@ -1,0 +1,213 @@
+#include "test_support.hpp"
+
+#include <rwkv/kernels/gemm.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace {
+
+using namespace rwkv;
+using namespace rwkv::test;
+
+struct Shape {
+  int N, in, out;
+};
+// Sizes of 1, sizes that are no multiple of a tile (64) or of a K step (128 on hosts, 32 on GPUs),
+// and shapes spanning several tiles and K steps along each of the three products' K axes
+// (in for y, out for dx, N for dW).
+const Shape shapes[] = {{1, 1, 1},      {7, 1, 7},     {1, 7, 33},    {33, 100, 7},
+                        {100, 257, 33}, {257, 33, 100}, {130, 257, 257}, {65, 129, 1}};
+
+enum class Path { dispatch, portable };
+const Path paths[] = {Path::dispatch, Path::portable};
+
+template <class View>
+std::vector<double> as_doubles(const View& host) {
+  std::vector<double> out(host.span());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(host.data()[i]);
+  return out;
+}
+
+// Plain double products on row-major arrays, with sum |a_k b_k| beside each entry for the bound.
+//   y [N, out] = x W^T      dx [N, in] = dy W      dW [out, in] = dy^T x
+struct Product {
+  std::vector<double> value, magnitude;
+};
+Product reference_forward(const std::vector<double>& x, const std::vector<double>& W, const Shape s) {
+  Product p{std::vector<double>(std::size_t(s.N) * s.out), std::vector<double>(std::size_t(s.N) * s.out)};
+  for (int n = 0; n < s.N; ++n)
+    for (int o = 0; o < s.out; ++o)
+      for (int i = 0; i < s.in; ++i) {
+        p.value[n * s.out + o] += x[n * s.in + i] * W[o * s.in + i];
+        p.magnitude[n * s.out + o] += std::abs(x[n * s.in + i] * W[o * s.in + i]);
+      }
+  return p;
+}
+Product reference_dx(const std::vector<double>& dy, const std::vector<double>& W, const Shape s) {
+  Product p{std::vector<double>(std::size_t(s.N) * s.in), std::vector<double>(std::size_t(s.N) * s.in)};
+  for (int n = 0; n < s.N; ++n)
+    for (int i = 0; i < s.in; ++i)
+      for (int o = 0; o < s.out; ++o) {
+        p.value[n * s.in + i] += dy[n * s.out + o] * W[o * s.in + i];
+        p.magnitude[n * s.in + i] += std::abs(dy[n * s.out + o] * W[o * s.in + i]);
+      }
+  return p;
+}
+Product reference_dW(const std::vector<double>& dy, const std::vector<double>& x, const Shape s) {
+  Product p{std::vector<double>(std::size_t(s.out) * s.in), std::vector<double>(std::size_t(s.out) * s.in)};
+  for (int o = 0; o < s.out; ++o)
+    for (int i = 0; i < s.in; ++i)
+      for (int n = 0; n < s.N; ++n) {
+        p.value[o * s.in + i] += dy[n * s.out + o] * x[n * s.in + i];
+        p.magnitude[o * s.in + i] += std::abs(dy[n * s.out + o] * x[n * s.in + i]);
+      }
+  return p;
+}
+
+// Rounding bound for a sum of `terms` products (and a prior value) in any order, with or without
+// FMA: |computed - exact| <= gamma(terms) * (sum |a_k b_k| + |prior|), gamma(n) = n u / (1 - n u),
+// u the unit roundoff of Scalar. The double reference adds its own gamma at u = 2^-53.
+template <class Scalar>
+double gamma(int terms) {
+  const double u = std::numeric_limits<Scalar>::epsilon() / 2;
+  const double ud = std::numeric_limits<double>::epsilon() / 2;
+  return terms * u / (1 - terms * u) + terms * ud / (1 - terms * ud);
+}
+
+// Counts the entries of got outside got = prior + product within the rounding bound.
+template <class Scalar>
+int count_outside(const std::vector<double>& got, const std::vector<double>& prior, const Product& p, int terms) {
+  int bad = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double c0 = prior.empty() ? 0.0 : prior[i];
+    const double tol = gamma<Scalar>(terms + 1) * (p.magnitude[i] + std::abs(c0));
+    bad += !(std::abs(got[i] - (c0 + p.value[i])) <= tol);
+  }
+  return bad;
+}
+
+template <class Space, class Scalar>
+void forward(Path path, const Space& space, const Matrix<Space, Scalar>& y, const Matrix<Space, Scalar>& x,
+             const Matrix<Space, Scalar>& W) {
+  if (path == Path::dispatch)
+    matmul_forward(space, y, x, W);
+  else
+    matmul_forward_portable(space, y, x, W);
+}
+
+template <class Space, class Scalar>
+void backward(Path path, const Space& space, const Matrix<Space, Scalar>& dx, const Matrix<Space, Scalar>& dW,
+              const Matrix<Space, Scalar>& dy, const Matrix<Space, Scalar>& x, const Matrix<Space, Scalar>& W) {
+  if (path == Path::dispatch)
+    matmul_backward(space, dx, dW, dy, x, W);
+  else
+    matmul_backward_portable(space, dx, dW, dy, x, W);
+}
+
+template <class Scalar>
+using HostMatrix = Kokkos::View<Scalar**, Kokkos::LayoutRight, Kokkos::HostSpace>;
+
+template <class Space, class Scalar>
+void check_products(const Shape s) {
+  CAPTURE(s.N, s.in, s.out);
+  HostMatrix<Scalar> x("x", s.N, s.in), W("W", s.out, s.in), dy("dy", s.N, s.out);
+  HostMatrix<Scalar> dx0("dx0", s.N, s.in), dW0("dW0", s.out, s.in), y0("y0", s.N, s.out);
+  fill_uniform(x, 1 + s.N, -1.0, 1.0);
+  fill_uniform(W, 2 + s.in);
+  fill_uniform(dy, 3 + s.out);
+  fill_uniform(dx0, 4 + s.N);
+  fill_uniform(dW0, 5 + s.in);
+  // The forward overwrites y: NaN there must not leak in (beta = 0 must not read y).
+  Kokkos::deep_copy(y0, std::numeric_limits<Scalar>::quiet_NaN());
+
+  const auto xs = as_doubles(x), Ws = as_doubles(W), dys = as_doubles(dy);
+  const Product y_ref = reference_forward(xs, Ws, s);
+  const Product dx_ref = reference_dx(dys, Ws, s);
+  const Product dW_ref = reference_dW(dys, xs, s);
+
+  Space space;
+  const auto xd = to_device<Space>(x);
+  const auto Wd = to_device<Space>(W);
+  const auto dyd = to_device<Space>(dy);
+  std::vector<double> y_by_path[2];
+  for (const Path path : paths) {
+    CAPTURE(int(path));
+    const auto yd = to_device<Space>(y0);
+    const auto dxd = to_device<Space>(dx0);
+    const auto dWd = to_device<Space>(dW0);
+    forward(path, space, yd, xd, Wd);
+    backward(path, space, dxd, dWd, dyd, xd, Wd);
+    space.fence();
+    y_by_path[int(path)] = as_doubles(to_host(yd));
+    CHECK(count_outside<Scalar>(y_by_path[int(path)], {}, y_ref, s.in) == 0);
+    CHECK(count_outside<Scalar>(as_doubles(to_host(dxd)), as_doubles(dx0), dx_ref, s.out) == 0);
+    CHECK(count_outside<Scalar>(as_doubles(to_host(dWd)), as_doubles(dW0), dW_ref, s.N) == 0);
+
+    // An empty gradient view skips that product and leaves the other as it was.
+    const auto dx_only = to_device<Space>(dx0);
+    const auto dW_only = to_device<Space>(dW0);
+    backward(path, space, dx_only, Matrix<Space, Scalar>(), dyd, xd, Wd);
+    backward(path, space, Matrix<Space, Scalar>(), dW_only, dyd, xd, Wd);
+    space.fence();
+    CHECK(as_doubles(to_host(dx_only)) == as_doubles(to_host(dxd)));
+    CHECK(as_doubles(to_host(dW_only)) == as_doubles(to_host(dWd)));
+  }
+  // The two paths agree with each other within the sum of their bounds.
+  int disagree = 0;
+  for (std::size_t i = 0; i < y_ref.value.size(); ++i)
+    disagree += !(std::abs(y_by_path[0][i] - y_by_path[1][i]) <= 2 * gamma<Scalar>(s.in + 1) * y_ref.magnitude[i]);
+  CHECK(disagree == 0);
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("matmul forward and backward, BLAS and portable paths, match plain double products",
+                        "[gemm]", Spaces) {
+  for (const Shape s : shapes) {
+    check_products<TestType, double>(s);
+    check_products<TestType, float>(s);
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("matmul_backward matches central finite differences of sum(y * g)", "[gemm]", Spaces) {
+  using Space = TestType;
+  const Shape small[] = {{1, 1, 1}, {3, 7, 5}, {9, 2, 13}};
+  for (const Shape s : small) {
+    CAPTURE(s.N, s.in, s.out);
+    HostMatrix<double> x("x", s.N, s.in), W("W", s.out, s.in), g("g", s.N, s.out);
+    fill_uniform(x, 41 + s.N);
+    fill_uniform(W, 42 + s.in);
+    fill_uniform(g, 43 + s.out);
+    auto xs = as_doubles(x), Ws = as_doubles(W);
+    const auto gs = as_doubles(g);
+    // L = sum(y * g), so dL/dx and dL/dW are what the backward adds given dy = g.
+    auto loss = [&]() {
+      const Product y = reference_forward(xs, Ws, s);
+      double l = 0;
+      for (std::size_t i = 0; i < y.value.size(); ++i) l += y.value[i] * gs[i];
+      return l;
+    };
+    Space space;
+    const auto xd = to_device<Space>(x);
+    const auto Wd = to_device<Space>(W);
+    const auto gd = to_device<Space>(g);
+    for (const Path path : paths) {
+      CAPTURE(int(path));
+      Matrix<Space, double> dx("dx", s.N, s.in), dW("dW", s.out, s.in);
+      backward(path, space, dx, dW, gd, xd, Wd);
+      space.fence();
+      const auto dxs = as_doubles(to_host(dx));
+      const auto dWs = as_doubles(to_host(dW));
+      // L is linear in each entry, so the central difference is exact up to rounding of L (~1e-16 * |L| / h).
+      const double h = 1e-3, rtol = 1e-9, atol = 1e-10;
+      int bad = 0;
+      for (std::size_t i = 0; i < xs.size(); ++i) bad += !close(dxs[i], central_difference(&xs[i], h, loss), rtol, atol);
+      for (std::size_t i = 0; i < Ws.size(); ++i) bad += !close(dWs[i], central_difference(&Ws[i], h, loss), rtol, atol);
+      CHECK(bad == 0);
+    }
+  }
+}
