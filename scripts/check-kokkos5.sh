@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/include/rwkv"
 ln -s "$root/kernels" "$work/include/rwkv/kernels"
 
-mapfile -t sources < <(find kernels tests examples benchmarks image -name '*.cpp' -not -path 'tests/downstream/*' 2>/dev/null | sort)
+mapfile -t sources < <(find include kernels tests examples benchmarks image -name '*.cpp' -not -path 'tests/downstream/*' 2>/dev/null | sort)
 echo "[kokkos5] compiling ${#sources[@]} translation units against Kokkos $version headers in $kokkos5"
 t0=$SECONDS
 flags=(-std=c++20 -fopenmp -fsyntax-only -Wall -Wno-unknown-pragmas

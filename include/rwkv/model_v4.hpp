@@ -86,7 +86,7 @@ class Model<v4, ExecSpace, Scalar> {
   Vector<ExecSpace, Scalar> ln_out_mean_, ln_out_rstd_;
   Matrix<ExecSpace, Scalar> logits_;   // holds dlogits after backward()
   Vector<ExecSpace, Scalar> row_loss_, row_lse_;
-  Matrix<ExecSpace, Scalar> zero_shift_;  // [B, C] zeros: every sequence starts fresh
+  Matrix<ExecSpace, Scalar> no_shift_;  // empty: every sequence starts fresh (token shift of zeros)
   std::unique_ptr<ScratchV4<ExecSpace, Scalar>> scratch_;
 };
 

@@ -82,7 +82,6 @@ Model<v4, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingSha
   logits_ = Matrix<ExecSpace, Scalar>("logits", N, V);
   row_loss_ = Vector<ExecSpace, Scalar>("row_loss", N);
   row_lse_ = Vector<ExecSpace, Scalar>("row_lse", N);
-  zero_shift_ = Matrix<ExecSpace, Scalar>("zero_shift", B, C);
   scratch_ = std::make_unique<ScratchV4<ExecSpace, Scalar>>(B, T, C, F);
 }
 
@@ -110,9 +109,9 @@ void Model<v4, ExecSpace, Scalar>::layer_forward(int i, LayerActivationsV4<ExecS
   auto& s = *scratch_;
   // attention (time mix)
   layer_norm_forward(space_, A.a, A.a_mean, A.a_rstd, x, w.ln1_weight, w.ln1_bias);
-  time_mix_forward(space_, T, A.att_xk, A.a, zero_shift_, w.att_time_mix_k);
-  time_mix_forward(space_, T, A.att_xv, A.a, zero_shift_, w.att_time_mix_v);
-  time_mix_forward(space_, T, A.att_xr, A.a, zero_shift_, w.att_time_mix_r);
+  time_mix_forward(space_, T, A.att_xk, A.a, no_shift_, w.att_time_mix_k);
+  time_mix_forward(space_, T, A.att_xv, A.a, no_shift_, w.att_time_mix_v);
+  time_mix_forward(space_, T, A.att_xr, A.a, no_shift_, w.att_time_mix_r);
   matmul_forward(space_, A.att_k, A.att_xk, w.att_key);
   matmul_forward(space_, A.att_v, A.att_xv, w.att_value);
   matmul_forward(space_, A.att_r, A.att_xr, w.att_receptance);
@@ -120,17 +119,17 @@ void Model<v4, ExecSpace, Scalar>::layer_forward(int i, LayerActivationsV4<ExecS
   wkv_forward(space_, T, A.wkv, s.wkv_state, A.wkv_saved, w.att_time_decay, w.att_time_first, A.att_k, A.att_v);
   sigmoid_gate_forward(space_, A.att_gated, A.att_gate, A.att_r, A.wkv);
   matmul_forward(space_, s.d_out, A.att_gated, w.att_output);  // d_out is free in the forward
-  add_forward(space_, A.x_mid, x, s.d_out);
+  residual_add_forward(space_, A.x_mid, x, s.d_out);
   // channel mix
   layer_norm_forward(space_, A.f, A.f_mean, A.f_rstd, A.x_mid, w.ln2_weight, w.ln2_bias);
-  time_mix_forward(space_, T, A.ffn_xk, A.f, zero_shift_, w.ffn_time_mix_k);
-  time_mix_forward(space_, T, A.ffn_xr, A.f, zero_shift_, w.ffn_time_mix_r);
+  time_mix_forward(space_, T, A.ffn_xk, A.f, no_shift_, w.ffn_time_mix_k);
+  time_mix_forward(space_, T, A.ffn_xr, A.f, no_shift_, w.ffn_time_mix_r);
   matmul_forward(space_, A.ffn_k, A.ffn_xk, w.ffn_key);
   squared_relu_forward(space_, A.ffn_k2, A.ffn_k);
   matmul_forward(space_, A.ffn_v, A.ffn_k2, w.ffn_value);
   matmul_forward(space_, A.ffn_r, A.ffn_xr, w.ffn_receptance);
   sigmoid_gate_forward(space_, s.d_out, A.ffn_gate, A.ffn_r, A.ffn_v);
-  add_forward(space_, residual_[i + 1], A.x_mid, s.d_out);
+  residual_add_forward(space_, residual_[i + 1], A.x_mid, s.d_out);
 }
 
 // residual_grad_ holds the gradient of layer i's output on entry and of its input on exit: the
@@ -158,8 +157,8 @@ void Model<v4, ExecSpace, Scalar>::layer_backward(int i, LayerActivationsV4<Exec
   zero(s.d_xk);
   matmul_backward(space_, s.d_xk, g.ffn_key, s.d_ffn_k, A.ffn_xk, w.ffn_key);
   zero(s.d_norm);
-  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.ffn_time_mix_k, s.d_xk, A.f, zero_shift_, w.ffn_time_mix_k);
-  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.ffn_time_mix_r, s.d_xr, A.f, zero_shift_, w.ffn_time_mix_r);
+  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.ffn_time_mix_k, s.d_xk, A.f, no_shift_, w.ffn_time_mix_k);
+  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.ffn_time_mix_r, s.d_xr, A.f, no_shift_, w.ffn_time_mix_r);
   layer_norm_backward(space_, dx, g.ln2_weight, g.ln2_bias, s.d_norm, A.x_mid, w.ln2_weight, A.f_mean, A.f_rstd);
 
   // attention: x_mid = x + (sigmoid(r) * wkv) Wo^T
@@ -170,7 +169,9 @@ void Model<v4, ExecSpace, Scalar>::layer_backward(int i, LayerActivationsV4<Exec
   sigmoid_gate_backward(space_, s.d_r, s.d_out, s.d_gate_in, A.att_gate, A.wkv);
   zero(s.d_k);
   zero(s.d_v);
-  wkv_zero_state(space_, s.d_wkv_state);
+  zero(s.d_wkv_state.aa);  // the final state feeds nothing: its gradient is zero
+  zero(s.d_wkv_state.bb);
+  zero(s.d_wkv_state.pp);
   wkv_backward(space_, T, g.att_time_decay, g.att_time_first, s.d_k, s.d_v, s.d_wkv_state, s.d_out, A.wkv_saved,
                w.att_time_decay, w.att_time_first, A.att_k, A.att_v);
   zero(s.d_xk);
@@ -180,9 +181,9 @@ void Model<v4, ExecSpace, Scalar>::layer_backward(int i, LayerActivationsV4<Exec
   matmul_backward(space_, s.d_xv, g.att_value, s.d_v, A.att_xv, w.att_value);
   matmul_backward(space_, s.d_xr, g.att_receptance, s.d_r, A.att_xr, w.att_receptance);
   zero(s.d_norm);
-  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_k, s.d_xk, A.a, zero_shift_, w.att_time_mix_k);
-  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_v, s.d_xv, A.a, zero_shift_, w.att_time_mix_v);
-  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_r, s.d_xr, A.a, zero_shift_, w.att_time_mix_r);
+  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_k, s.d_xk, A.a, no_shift_, w.att_time_mix_k);
+  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_v, s.d_xv, A.a, no_shift_, w.att_time_mix_v);
+  time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_r, s.d_xr, A.a, no_shift_, w.att_time_mix_r);
   layer_norm_backward(space_, dx, g.ln1_weight, g.ln1_bias, s.d_norm, residual_[i], w.ln1_weight, A.a_mean, A.a_rstd);
 }
 
@@ -203,7 +204,7 @@ double Model<v4, ExecSpace, Scalar>::forward(const TokenView& tokens, const Toke
                      w.ln_out_bias);
   matmul_forward(space_, logits_, head_in_, w.head);
   cross_entropy_forward(space_, row_loss_, row_lse_, logits_, targets);
-  return mean_of(space_, row_loss_);
+  return mean_of<ExecSpace, Scalar>(space_, row_loss_);
 }
 
 template <class ExecSpace, class Scalar>

@@ -22,7 +22,8 @@ StepReport AdamW<ExecSpace, Scalar>::step(const ExecSpace& space, const Vector<E
                                           const Vector<ExecSpace, Scalar>& grads, long step) {
   StepReport report;
   report.grad_norm = std::sqrt(sum_of_squares(space, grads));
-  report.lr = learning_rate(step, config_.lr_init, config_.lr_final, config_.warmup_steps, config_.total_steps);
+  if (!std::isfinite(report.grad_norm)) return report;  // the caller stops; the weights stay as they were
+  report.lr = LrSchedule{config_.lr_init, config_.lr_final, config_.warmup_steps, config_.total_steps}(step);
   AdamWStep hyper{report.lr, config_.beta1, config_.beta2, config_.eps, 0.0, step + 1,
                   clip_scale(report.grad_norm, config_.grad_clip)};
   for (const TensorSpec& s : specs_) {
