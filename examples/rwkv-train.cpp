@@ -196,15 +196,20 @@ int train(const Options& o) {
     if (!std::isfinite(loss)) throw std::runtime_error("loss became " + std::to_string(loss) + " at step " + std::to_string(step));
     model.backward(o.l2wrap);
     const StepReport r = optimizer.step(model.space(), model.weights().flat, model.grads().flat, step);
+    if (!std::isfinite(r.grad_norm))
+      throw std::runtime_error("gradient norm became " + std::to_string(r.grad_norm) + " at step " + std::to_string(step + 1) +
+                               "; the last good weights are in the last checkpoint");
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     const double tokens_done = double(step + 1) * N;
     const double rate = tokens_done / elapsed;
     if (o.val_every > 0 && (step + 1) % o.val_every == 0 && step + 1 < o.steps) validate(step + 1);
     log << "{\"step\":" << step + 1 << ",\"loss\":" << loss << ",\"lr\":" << r.lr << ",\"grad_norm\":" << r.grad_norm
         << ",\"tokens\":" << long(tokens_done) << ",\"elapsed_s\":" << elapsed << ",\"tokens_per_s\":" << rate << "}\n";
+    char val_text[32] = "-";
+    if (!std::isnan(val_loss)) std::snprintf(val_text, sizeof val_text, "%.4f", val_loss);
     char line[256];
-    std::snprintf(line, sizeof line, "step %ld/%ld  loss %.4f  val %.4f  lr %.2e  %.0f tok/s  ETA %s", step + 1, o.steps,
-                  loss, val_loss, r.lr, rate, cli::format_duration(elapsed / (step + 1) * (o.steps - step - 1)).c_str());
+    std::snprintf(line, sizeof line, "step %ld/%ld  loss %.4f  val %s  lr %.2e  %.0f tok/s  ETA %s", step + 1, o.steps,
+                  loss, val_text, r.lr, rate, cli::format_duration(elapsed / (step + 1) * (o.steps - step - 1)).c_str());
     if (tty)
       std::fprintf(stderr, "\r%s\033[K", line);
     else if ((step + 1) % o.print_every == 0 || step + 1 == o.steps)
