@@ -4,6 +4,7 @@
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/data.hpp>
+#include <rwkv/evaluate.hpp>
 #include <rwkv/model_v4.hpp>
 
 #include <hdf5.h>
@@ -67,24 +68,11 @@ int evaluate(const Options& o) {
     std::printf("rwkv-eval: wrote logits [%d, %d] of the first %d tokens to %s\n", T, config.vocab_size, T, o.dump_logits.c_str());
     return 0;
   }
-  std::size_t windows = sequential_window_count(data.tokens.size(), T);
-  if (windows == 0) throw std::runtime_error(o.data + ": fewer than ctx-len + 1 = " + std::to_string(T + 1) + " tokens");
-  if (o.max_windows > 0) windows = std::min<std::size_t>(windows, std::size_t(o.max_windows));
-  std::vector<std::int32_t> inputs(std::size_t(B) * T, 0), targets(std::size_t(B) * T, 0);
-  typename EvalModel::TokenView tokens("tokens", B * T), target_view("targets", B * T);
-  double sum = 0;
-  std::size_t counted = 0;
-  const std::span<const Token> all(data.tokens);
-  for (std::size_t first = 0; first < windows; first += B) {
-    const int rows = fill_sequential_batch(all, T, first, int(std::min<std::size_t>(B, windows - first)), inputs, targets);
-    Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(inputs.data(), inputs.size()));
-    Kokkos::deep_copy(target_view, Kokkos::View<const int*, Kokkos::HostSpace>(targets.data(), targets.size()));
-    model.forward(tokens, target_view);
-    auto losses = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model.row_losses());
-    for (int n = 0; n < rows * T; ++n) sum += losses(n);
-    counted += std::size_t(rows) * T;
-  }
-  const double loss = sum / double(counted);
+  if (sequential_window_count(data.tokens.size(), T) == 0)
+    throw std::runtime_error(o.data + ": fewer than ctx-len + 1 = " + std::to_string(T + 1) + " tokens");
+  const WindowedLoss result = windowed_loss(model, std::span<const Token>(data.tokens), std::size_t(o.max_windows));
+  const double loss = result.mean;
+  const std::size_t counted = result.tokens;
   std::printf("rwkv-eval: %s on %s: %zu tokens in %zu windows of %d\n", o.model.c_str(), o.data.c_str(), counted,
               (counted + T - 1) / T, T);
   std::printf("loss %.6f nats/token, %.6f bits/token\n", loss, loss / std::log(2.0));

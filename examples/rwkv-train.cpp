@@ -4,6 +4,7 @@
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/data.hpp>
+#include <rwkv/evaluate.hpp>
 #include <rwkv/model_v4.hpp>
 #include <rwkv/optimizer.hpp>
 
@@ -87,28 +88,6 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return o;
 }
 
-// Mean loss (nats per token) over up to max_windows sequential windows of the held-out tokens.
-double validation_loss(TrainModel& model, std::span<const Token> val, long max_windows) {
-  const int B = model.shape().batch, T = model.shape().ctx_len;
-  std::size_t windows = sequential_window_count(val.size(), T);
-  if (max_windows > 0) windows = std::min<std::size_t>(windows, std::size_t(max_windows));
-  std::vector<std::int32_t> inputs(std::size_t(B) * T, 0), targets(std::size_t(B) * T, 0);
-  auto tokens = typename TrainModel::TokenView("val_tokens", B * T);
-  auto target_view = typename TrainModel::TokenView("val_targets", B * T);
-  double sum = 0;
-  std::size_t counted = 0;
-  for (std::size_t first = 0; first < windows; first += B) {
-    const int rows = fill_sequential_batch(val, T, first, int(std::min<std::size_t>(B, windows - first)), inputs, targets);
-    Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(inputs.data(), inputs.size()));
-    Kokkos::deep_copy(target_view, Kokkos::View<const int*, Kokkos::HostSpace>(targets.data(), targets.size()));
-    model.forward(tokens, target_view);
-    auto losses = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model.row_losses());
-    for (int n = 0; n < rows * T; ++n) sum += losses(n);
-    counted += std::size_t(rows) * T;
-  }
-  return counted ? sum / double(counted) : std::nan("");
-}
-
 // Cross-entropy (bits per token) of the held-out tokens under the training split's token
 // frequencies (add-one smoothed): what a model that knows nothing but the unigram statistics gets.
 double unigram_bits(std::span<const Token> train, std::span<const Token> val, int vocab_size) {
@@ -183,7 +162,7 @@ int train(const Options& o) {
   double val_loss = std::nan("");
   auto validate = [&](long step) {
     if (split.val.empty()) return;
-    val_loss = validation_loss(model, split.val, o.val_windows);
+    val_loss = windowed_loss(model, split.val, std::size_t(o.val_windows)).mean;
     log << "{\"step\":" << step << ",\"val_loss\":" << val_loss << ",\"val_bits_per_token\":" << val_loss / std::log(2.0)
         << "}\n" << std::flush;
   };

@@ -7,6 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 prefix=${RWKV_DEPS_PREFIX:-/opt/rwkv-kokkos}
+# Pin OpenMP threads (Kokkos and OpenBLAS share them); also what Kokkos advises at start-up.
+export OMP_PROC_BIND=${OMP_PROC_BIND:-spread} OMP_PLACES=${OMP_PLACES:-threads}
 
 ./scripts/setup.sh
 cmake --preset openmp >/dev/null

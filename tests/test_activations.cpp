@@ -20,13 +20,6 @@ struct Shape {
 };
 const Shape shapes[] = {{1, 1}, {3, 7}, {17, 65}, {1, 130}, {64, 1}};
 
-template <class View>
-std::vector<double> as_doubles(const View& host) {
-  std::vector<double> out(host.span());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(host.data()[i]);
-  return out;
-}
-
 double sigmoid(double r) { return 1 / (1 + std::exp(-r)); }
 double relu(double x) { return x > 0 ? x : 0; }
 

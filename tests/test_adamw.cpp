@@ -32,13 +32,6 @@ void adamw_reference(std::vector<double>& p, const std::vector<double>& grad, st
   }
 }
 
-template <class View>
-std::vector<double> as_doubles(const View& host) {
-  std::vector<double> out(host.span());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(host.data()[i]);
-  return out;
-}
-
 // Several steps of the kernel against the reference, both starting from the same Scalar values.
 // Large steps (lr = 0.05) so that an error in any term shows well above the tolerance.
 template <class Space, class Scalar>

@@ -25,13 +25,6 @@ template <class Scalar>
 using HostVector = Kokkos::View<Scalar*, Kokkos::LayoutRight, Kokkos::HostSpace>;
 using HostTargets = Kokkos::View<int*, Kokkos::HostSpace>;
 
-template <class View>
-std::vector<double> as_doubles(const View& host) {
-  std::vector<double> out(host.span());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(host.data()[i]);
-  return out;
-}
-
 HostTargets random_targets(int rows, int V, std::uint64_t seed) {
   HostTargets t("targets", rows);
   std::mt19937_64 rng(seed);

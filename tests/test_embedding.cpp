@@ -32,13 +32,6 @@ HostTokens random_tokens(int rows, int V, std::uint64_t seed) {
   return tokens;
 }
 
-template <class View>
-std::vector<double> as_doubles(const View& host) {
-  std::vector<double> out(host.span());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(host.data()[i]);
-  return out;
-}
-
 // dweight in Scalar arithmetic, each row of dx added in row order: what the kernel promises bit
 // for bit.
 template <class Scalar>

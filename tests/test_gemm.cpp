@@ -25,13 +25,6 @@ const Shape shapes[] = {{1, 1, 1},      {7, 1, 7},     {1, 7, 33},    {33, 100, 
 enum class Path { dispatch, portable };
 const Path paths[] = {Path::dispatch, Path::portable};
 
-template <class View>
-std::vector<double> as_doubles(const View& host) {
-  std::vector<double> out(host.span());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(host.data()[i]);
-  return out;
-}
-
 // Plain double products on row-major arrays, with sum |a_k b_k| beside each entry for the bound.
 //   y [N, out] = x W^T      dx [N, in] = dy W      dW [out, in] = dy^T x
 struct Product {

@@ -39,13 +39,6 @@ void layer_norm_reference(const std::vector<double>& x, const std::vector<double
   }
 }
 
-template <class View>
-std::vector<double> as_doubles(const View& host) {
-  std::vector<double> out(host.span());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(host.data()[i]);
-  return out;
-}
-
 template <class Space, class Scalar>
 void check_forward(const Shape s, double rtol, double atol) {
   CAPTURE(s.rows, s.C);

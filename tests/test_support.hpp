@@ -50,6 +50,14 @@ auto to_host(const View& d) {
   return Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d);
 }
 
+// The elements of a host view as doubles, in memory order.
+template <class View>
+std::vector<double> as_doubles(const View& host) {
+  std::vector<double> out(host.span());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(host.data()[i]);
+  return out;
+}
+
 // Central difference of f() with respect to the element *p: (f(p+h) - f(p-h)) / 2h.
 template <class F>
 double central_difference(double* p, double h, F&& f) {

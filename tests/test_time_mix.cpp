@@ -22,13 +22,6 @@ struct Shape {
 // T = 1 (every token reads the state), B = 1, C = 1 and C not a multiple of any vector width.
 const Shape shapes[] = {{1, 1, 1}, {1, 5, 7}, {3, 1, 7}, {3, 4, 65}, {2, 9, 1}, {1, 33, 16}, {4, 17, 130}};
 
-template <class View>
-std::vector<double> as_doubles(const View& host) {
-  std::vector<double> out(host.span());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(host.data()[i]);
-  return out;
-}
-
 // Plain double token shift + mix; an empty state stands for zeros.
 std::vector<double> time_mix_reference(const std::vector<double>& x, const std::vector<double>& state,
                                        const std::vector<double>& mix, const Shape s) {

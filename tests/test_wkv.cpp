@@ -27,13 +27,6 @@ struct Shape {
 // B = 1, T = 1, C = 1, C = 7 (no vector width), odd T.
 const Shape shapes[] = {{1, 1, 1}, {1, 1, 7}, {2, 1, 3}, {1, 9, 1}, {3, 17, 7}, {2, 33, 16}, {1, 64, 5}};
 
-template <class View>
-Doubles as_doubles(const View& host) {
-  Doubles out(host.span());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = double(host.data()[i]);
-  return out;
-}
-
 // The inputs of one problem in Scalar, so that the double reference sees exactly the kernel's numbers.
 template <class Scalar>
 struct Inputs {
