@@ -6,6 +6,7 @@
 #include <rwkv/instantiate.hpp>
 #include <rwkv/kokkos_compat.hpp>
 #include <rwkv/views.hpp>
+#include <rwkv/kernels/matrix_loops.hpp>
 
 namespace rwkv {
 
@@ -80,17 +81,12 @@ void layer_norm_backward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
           dx(n, c) += r * (dy(n, c) * weight(c) - mean_g - xhat * mean_gx);
         });
       });
-  // One thread per channel sums over rows in a fixed order: deterministic, and coalesced on GPUs.
-  Kokkos::parallel_for(
-      "rwkv::layer_norm_backward_params", Kokkos::RangePolicy<ExecSpace>(space, 0, C), KOKKOS_LAMBDA(int c) {
-        Scalar dw = 0, db = 0;
-        for (int n = 0; n < rows; ++n) {
-          dw += dy(n, c) * (x(n, c) - mean(n)) * rstd(n);
-          db += dy(n, c);
-        }
-        dweight(c) += dw;
-        dbias(c) += db;
-      });
+  // Column sums in a fixed order (matrix_loops.hpp): deterministic, contiguous on CPUs, coalesced on GPUs.
+  accumulate_column_sums("rwkv::layer_norm_backward_weight", space, dweight, rows, C, KOKKOS_LAMBDA(int n, int c) {
+    return dy(n, c) * (x(n, c) - mean(n)) * rstd(n);
+  });
+  accumulate_column_sums("rwkv::layer_norm_backward_bias", space, dbias, rows, C,
+                         KOKKOS_LAMBDA(int n, int c) { return dy(n, c); });
 }
 
 #define RWKV_LAYER_NORM_INSTANTIATE(PREFIX, SPACE, SCALAR)                                                  \
