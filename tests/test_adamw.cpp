@@ -13,8 +13,6 @@ namespace {
 using namespace rwkv;
 using namespace rwkv::test;
 
-template <class Scalar>
-using HostVector = Kokkos::View<Scalar*, Kokkos::LayoutRight, Kokkos::HostSpace>;
 
 const int sizes[] = {1, 7, 65, 1000, 4099};
 

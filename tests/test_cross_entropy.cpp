@@ -19,10 +19,6 @@ struct Shape {
   int rows, V;
 };
 
-template <class Scalar>
-using HostMatrix = Kokkos::View<Scalar**, Kokkos::LayoutRight, Kokkos::HostSpace>;
-template <class Scalar>
-using HostVector = Kokkos::View<Scalar*, Kokkos::LayoutRight, Kokkos::HostSpace>;
 using HostTargets = Kokkos::View<int*, Kokkos::HostSpace>;
 
 HostTargets random_targets(int rows, int V, std::uint64_t seed) {

@@ -13,8 +13,6 @@ namespace {
 using namespace rwkv;
 using namespace rwkv::test;
 
-template <class Scalar>
-using HostMatrix = Kokkos::View<Scalar**, Kokkos::LayoutRight, Kokkos::HostSpace>;
 using HostTokens = Kokkos::View<int*, Kokkos::HostSpace>;
 
 struct Shape {

@@ -101,8 +101,6 @@ void backward(Path path, const Space& space, const Matrix<Space, Scalar>& dx, co
     matmul_backward_portable(space, dx, dW, dy, x, W);
 }
 
-template <class Scalar>
-using HostMatrix = Kokkos::View<Scalar**, Kokkos::LayoutRight, Kokkos::HostSpace>;
 
 template <class Space, class Scalar>
 void check_products(const Shape s) {

@@ -12,10 +12,6 @@ namespace {
 using namespace rwkv;
 using namespace rwkv::test;
 
-template <class Scalar>
-using HostMatrix = Kokkos::View<Scalar**, Kokkos::LayoutRight, Kokkos::HostSpace>;
-template <class Scalar>
-using HostVector = Kokkos::View<Scalar*, Kokkos::LayoutRight, Kokkos::HostSpace>;
 
 struct Shape {
   int rows, C;

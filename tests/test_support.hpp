@@ -24,6 +24,11 @@ using Spaces = std::conditional_t<std::is_same_v<Kokkos::DefaultExecutionSpace, 
 using Spaces = std::tuple<Kokkos::DefaultExecutionSpace>;
 #endif
 
+template <class Scalar>
+using HostMatrix = Kokkos::View<Scalar**, Kokkos::LayoutRight, Kokkos::HostSpace>;
+template <class Scalar>
+using HostVector = Kokkos::View<Scalar*, Kokkos::LayoutRight, Kokkos::HostSpace>;
+
 template <class View>
 using HostMirror = typename View::host_mirror_type;
 

@@ -11,10 +11,6 @@ namespace {
 using namespace rwkv;
 using namespace rwkv::test;
 
-template <class Scalar>
-using HostMatrix = Kokkos::View<Scalar**, Kokkos::LayoutRight, Kokkos::HostSpace>;
-template <class Scalar>
-using HostVector = Kokkos::View<Scalar*, Kokkos::LayoutRight, Kokkos::HostSpace>;
 
 struct Shape {
   int B, T, C;

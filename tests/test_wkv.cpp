@@ -15,10 +15,6 @@ namespace {
 using namespace rwkv;
 using namespace rwkv::test;
 
-template <class Scalar>
-using HostVector = Kokkos::View<Scalar*, Kokkos::LayoutRight, Kokkos::HostSpace>;
-template <class Scalar>
-using HostMatrix = Kokkos::View<Scalar**, Kokkos::LayoutRight, Kokkos::HostSpace>;
 using Doubles = std::vector<double>;
 
 struct Shape {
