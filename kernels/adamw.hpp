@@ -9,6 +9,7 @@
 
 #include <rwkv/instantiate.hpp>
 #include <rwkv/kokkos_compat.hpp>
+#include <rwkv/vector_math.hpp>
 #include <rwkv/views.hpp>
 
 #include <cmath>
@@ -43,10 +44,12 @@ void adamw_update(const ExecSpace& space, const Vector<ExecSpace, Scalar>& param
       });
 }
 
-// sum_i x[i]^2 in double. Deterministic, the same bits whatever the thread count: the
-// span is cut into a number of parts that depends on its length only; within a part, 32 lanes
-// take every 32nd element (coalesced on GPUs) and add in order; lanes and then parts are summed
-// in a fixed order, the parts on the host, which needs the result anyway.
+// sum_i x[i]^2 in double. Deterministic, the same bits whatever the thread count and space: the
+// span is cut into a number of parts that depends on its length only; within a part, lane l of
+// 32 adds the elements lo + l, lo + l + 32, ... in order; lanes and then parts are summed in a
+// fixed order, the parts on the host, which needs the result anyway. Only the loop nesting
+// differs: a device thread per lane (coalesced), a host thread per part with the lanes in a simd
+// loop (one scalar chain of double adds would run at a fraction of the memory bandwidth).
 template <class ExecSpace, class Scalar>
 double sum_of_squares(const ExecSpace& space, ConstVector<ExecSpace, Scalar> x) {
   constexpr int lanes = 32;
@@ -54,25 +57,46 @@ double sum_of_squares(const ExecSpace& space, ConstVector<ExecSpace, Scalar> x) 
   if (n == 0) return 0.0;
   const int parts = int(min_of<std::int64_t>(1024, (n + 1023) / 1024));
   using Doubles = Kokkos::View<double*, typename ExecSpace::memory_space>;
-  Doubles lane_sums(Kokkos::view_alloc(Kokkos::WithoutInitializing, "rwkv::sum_of_squares_lanes"), parts * lanes);
   Doubles part_sums(Kokkos::view_alloc(Kokkos::WithoutInitializing, "rwkv::sum_of_squares_parts"), parts);
-  Kokkos::parallel_for(
-      "rwkv::sum_of_squares_lanes", Kokkos::RangePolicy<ExecSpace>(space, 0, parts * lanes), KOKKOS_LAMBDA(int w) {
-        const int p = w / lanes;
-        const std::int64_t lo = n * p / parts, hi = n * (p + 1) / parts;
-        double acc = 0;
-        for (std::int64_t i = lo + w % lanes; i < hi; i += lanes) {
-          const double d = double(x(i));
-          acc += d * d;
-        }
-        lane_sums(w) = acc;
-      });
-  Kokkos::parallel_for(
-      "rwkv::sum_of_squares_parts", Kokkos::RangePolicy<ExecSpace>(space, 0, parts), KOKKOS_LAMBDA(int p) {
-        double acc = 0;
-        for (int l = 0; l < lanes; ++l) acc += lane_sums(p * lanes + l);
-        part_sums(p) = acc;
-      });
+  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+    Kokkos::parallel_for(
+        "rwkv::sum_of_squares_parts", Kokkos::RangePolicy<ExecSpace>(space, 0, parts), KOKKOS_LAMBDA(int p) {
+          const std::int64_t lo = n * p / parts, hi = n * (p + 1) / parts;
+          double acc[lanes] = {};
+          for (std::int64_t i0 = lo; i0 < hi; i0 += lanes) {
+            const int width = int(min_of<std::int64_t>(lanes, hi - i0));
+            RWKV_HOST_SIMD
+            for (int l = 0; l < width; ++l) {
+              const double d = double(x(i0 + l));
+              acc[l] += d * d;
+            }
+          }
+          double total = 0;
+          for (int l = 0; l < lanes; ++l) total += acc[l];
+          part_sums(p) = total;
+        });
+  } else {
+    Doubles lane_sums(Kokkos::view_alloc(Kokkos::WithoutInitializing, "rwkv::sum_of_squares_lanes"),
+                      parts * lanes);
+    Kokkos::parallel_for(
+        "rwkv::sum_of_squares_lanes", Kokkos::RangePolicy<ExecSpace>(space, 0, parts * lanes),
+        KOKKOS_LAMBDA(int w) {
+          const int p = w / lanes;
+          const std::int64_t lo = n * p / parts, hi = n * (p + 1) / parts;
+          double acc = 0;
+          for (std::int64_t i = lo + w % lanes; i < hi; i += lanes) {
+            const double d = double(x(i));
+            acc += d * d;
+          }
+          lane_sums(w) = acc;
+        });
+    Kokkos::parallel_for(
+        "rwkv::sum_of_squares_parts", Kokkos::RangePolicy<ExecSpace>(space, 0, parts), KOKKOS_LAMBDA(int p) {
+          double acc = 0;
+          for (int l = 0; l < lanes; ++l) acc += lane_sums(p * lanes + l);
+          part_sums(p) = acc;
+        });
+  }
   space.fence();
   const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), part_sums);
   double total = 0;

@@ -8,11 +8,13 @@
 // plus RWKV-LM's L2Wrap when l2wrap_factor > 0: dz[n, a] += l2wrap_factor * m[n] at a = argmax_v
 // z[n, v] (the lowest such v), the gradient of l2wrap_factor / 2 * m[n]^2, which keeps the largest
 // logit from drifting upwards (RWKV-LM uses l2wrap_factor = 1e-4 / (B*T)).
-// One team per row: the vocabulary-wide reductions are team-parallel (V = 50277 for the Pile).
+// Device: a team per row, the vocabulary-wide reductions team-parallel (V = 50277 for the Pile).
+// Host: a thread per row, the vocabulary in simd loops with an inlined exp.
 #pragma once
 
 #include <rwkv/instantiate.hpp>
 #include <rwkv/kokkos_compat.hpp>
+#include <rwkv/vector_math.hpp>
 #include <rwkv/views.hpp>
 
 namespace rwkv {
@@ -23,25 +25,39 @@ void cross_entropy_forward(const ExecSpace& space, const Vector<ExecSpace, Scala
                            Kokkos::View<const int*, typename ExecSpace::memory_space> targets) {
   const int rows = int(logits.extent(0));
   const int V = int(logits.extent(1));
-  using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
-  Kokkos::parallel_for(
-      "rwkv::cross_entropy_forward", Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Team& team) {
-        const int n = team.league_rank();
-        Scalar m;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, V), [&](int v, Scalar& acc) { acc = max_of(acc, logits(n, v)); },
-            Kokkos::Max<Scalar>(m));
-        Scalar sum = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, V), [&](int v, Scalar& acc) { acc += kmath::exp(logits(n, v) - m); },
-            sum);
-        Kokkos::single(Kokkos::PerTeam(team), [&]() {
-          const Scalar log_sum = kmath::log(sum);
-          lse(n) = m + log_sum;
-          loss(n) = (m - logits(n, targets(n))) + log_sum;
+  const auto finish_row = KOKKOS_LAMBDA(int n, Scalar m, Scalar sum) {
+    const Scalar log_sum = kmath::log(sum);
+    lse(n) = m + log_sum;
+    loss(n) = (m - logits(n, targets(n))) + log_sum;
+  };
+  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+    Kokkos::parallel_for(
+        "rwkv::cross_entropy_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, rows), KOKKOS_LAMBDA(int n) {
+          Scalar m = logits(n, 0);
+          RWKV_HOST_SIMD_REDUCTION(max : m)
+          for (int v = 1; v < V; ++v) m = max_of(m, logits(n, v));
+          Scalar sum = 0;
+          RWKV_HOST_SIMD_REDUCTION(+ : sum)
+          for (int v = 0; v < V; ++v) sum += vector_exp(logits(n, v) - m);
+          finish_row(n, m, sum);
         });
-      });
+  } else {
+    using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+    Kokkos::parallel_for(
+        "rwkv::cross_entropy_forward", Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO),
+        KOKKOS_LAMBDA(const Team& team) {
+          const int n = team.league_rank();
+          Scalar m;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, V), [&](int v, Scalar& acc) { acc = max_of(acc, logits(n, v)); },
+              Kokkos::Max<Scalar>(m));
+          Scalar sum = 0;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, V),
+              [&](int v, Scalar& acc) { acc += vector_exp(logits(n, v) - m); }, sum);
+          Kokkos::single(Kokkos::PerTeam(team), [&]() { finish_row(n, m, sum); });
+        });
+  }
 }
 
 // Overwrites dlogits (it is not a parameter gradient that could accumulate). dlogits may be the
@@ -55,35 +71,57 @@ void cross_entropy_backward(const ExecSpace& space, const Matrix<ExecSpace, Scal
   const int rows = int(logits.extent(0));
   const int V = int(logits.extent(1));
   const bool l2wrap = l2wrap_factor > Scalar(0);
-  using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
-  Kokkos::parallel_for(
-      "rwkv::cross_entropy_backward", Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Team& team) {
-        const int n = team.league_rank();
-        const int t = targets(n);
-        const Scalar l = lse(n);
-        Scalar wrap = 0;
-        int wrap_at = -1;
-        if (l2wrap) {
-          Scalar m;
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(team, V), [&](int v, Scalar& acc) { acc = max_of(acc, logits(n, v)); },
-              Kokkos::Max<Scalar>(m));
-          // The lowest index holding the max: the same element every run, whatever the thread count.
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(team, V),
-              [&](int v, int& acc) {
-                if (logits(n, v) == m) acc = min_of(acc, v);
-              },
-              Kokkos::Min<int>(wrap_at));
-          wrap = l2wrap_factor * m;
-        }
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, V), [&](int v) {
-          const Scalar p = kmath::exp(logits(n, v) - l);
-          const Scalar g = scale * (v == t ? p - Scalar(1) : p);
-          dlogits(n, v) = v == wrap_at ? g + wrap : g;
+  const auto gradient = KOKKOS_LAMBDA(int n, int v, int t, Scalar l, int wrap_at, Scalar wrap) {
+    const Scalar p = vector_exp(logits(n, v) - l);
+    const Scalar g = scale * (v == t ? p - Scalar(1) : p);
+    dlogits(n, v) = v == wrap_at ? g + wrap : g;
+  };
+  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+    Kokkos::parallel_for(
+        "rwkv::cross_entropy_backward", Kokkos::RangePolicy<ExecSpace>(space, 0, rows), KOKKOS_LAMBDA(int n) {
+          const int t = targets(n);
+          const Scalar l = lse(n);
+          Scalar wrap = 0;
+          int wrap_at = -1;
+          if (l2wrap) {
+            Scalar m = logits(n, 0);
+            RWKV_HOST_SIMD_REDUCTION(max : m)
+            for (int v = 1; v < V; ++v) m = max_of(m, logits(n, v));
+            wrap_at = 0;  // the lowest index holding the max, as on the device
+            while (wrap_at < V - 1 && logits(n, wrap_at) != m) ++wrap_at;
+            wrap = l2wrap_factor * m;
+          }
+          RWKV_HOST_SIMD
+          for (int v = 0; v < V; ++v) gradient(n, v, t, l, wrap_at, wrap);
         });
-      });
+  } else {
+    using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+    Kokkos::parallel_for(
+        "rwkv::cross_entropy_backward", Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO),
+        KOKKOS_LAMBDA(const Team& team) {
+          const int n = team.league_rank();
+          const int t = targets(n);
+          const Scalar l = lse(n);
+          Scalar wrap = 0;
+          int wrap_at = -1;
+          if (l2wrap) {
+            Scalar m;
+            Kokkos::parallel_reduce(
+                Kokkos::TeamThreadRange(team, V),
+                [&](int v, Scalar& acc) { acc = max_of(acc, logits(n, v)); }, Kokkos::Max<Scalar>(m));
+            // The lowest index holding the max: the same element every run, whatever the thread count.
+            Kokkos::parallel_reduce(
+                Kokkos::TeamThreadRange(team, V),
+                [&](int v, int& acc) {
+                  if (logits(n, v) == m) acc = min_of(acc, v);
+                },
+                Kokkos::Min<int>(wrap_at));
+            wrap = l2wrap_factor * m;
+          }
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, V),
+                               [&](int v) { gradient(n, v, t, l, wrap_at, wrap); });
+        });
+  }
 }
 
 // The mean of v, summed in double in a fixed order (fixed chunks, then the chunk sums in order):

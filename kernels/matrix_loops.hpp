@@ -5,21 +5,32 @@
 #pragma once
 
 #include <rwkv/kokkos_compat.hpp>
+#include <rwkv/vector_math.hpp>
 
 #include <Kokkos_Core.hpp>
 
 namespace rwkv {
 
-// One team per row, its threads across the channels: contiguous accesses (coalesced on GPUs,
-// vectorizable on CPUs) and no division per element.
+// Rows across threads, channels contiguous and no division per element:
+//   device: a team per row, its threads across the channels (coalesced);
+//   host:   a thread per row, the channels in a simd loop (a team-thread loop strides by the team
+//           size, which the compiler cannot vectorize).
 template <class ExecSpace, class F>
 void for_each_element(const char* name, const ExecSpace& space, int rows, int C, const F& f) {
-  using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
-  Kokkos::parallel_for(
-      name, Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO), KOKKOS_LAMBDA(const Team& team) {
-        const int n = team.league_rank();
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, C), [&](int c) { f(n, c); });
-      });
+  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+    Kokkos::parallel_for(
+        name, Kokkos::RangePolicy<ExecSpace>(space, 0, rows), KOKKOS_LAMBDA(int n) {
+          RWKV_HOST_SIMD
+          for (int c = 0; c < C; ++c) f(n, c);
+        });
+  } else {
+    using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+    Kokkos::parallel_for(
+        name, Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO), KOKKOS_LAMBDA(const Team& team) {
+          const int n = team.league_rank();
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, C), [&](int c) { f(n, c); });
+        });
+  }
 }
 
 // A team owns a block of column_sum_width channels. Its column_sum_lanes x width slots are
@@ -50,8 +61,10 @@ void accumulate_column_sums(const char* name, const ExecSpace& space, const Out&
         if (host) {
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, L), [&](int l) {
             for (int w = 0; w < W; ++w) slots(l, w) = 0;
-            for (int n = l; n < rows; n += L)
+            for (int n = l; n < rows; n += L) {
+              RWKV_HOST_SIMD
               for (int w = 0; w < width; ++w) slots(l, w) += f(n, c0 + w);
+            }
           });
         } else {
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, L * W), [&](int s) {

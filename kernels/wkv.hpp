@@ -5,7 +5,8 @@
 //   y[t] = (e1*aa + e2*v[t]) / (e1*bb + e2)
 //   ww = w + pp;    p = max(ww, k[t]); e1 = exp(ww - p);  e2 = exp(k[t] - p)
 //   aa = e1*aa + e2*v[t];  bb = e1*bb + e2;  pp = p
-// One thread per (b, c) walks t, so T has no upper bound. The forward takes an initial state and
+// A thread per (b, c) (on the host: per b and 16 channels, as simd lanes) walks t, so T has no
+// upper bound. The forward takes an initial state and
 // leaves the final one; the backward turns the final state's gradient into the initial state's, so
 // a long sequence can be trained chunk by chunk.
 //
@@ -16,6 +17,7 @@
 
 #include <rwkv/instantiate.hpp>
 #include <rwkv/kokkos_compat.hpp>
+#include <rwkv/vector_math.hpp>
 #include <rwkv/views.hpp>
 
 #include <string>
@@ -60,6 +62,42 @@ void wkv_reset_state(const ExecSpace& space, const WkvState<ExecSpace, Scalar>& 
   Kokkos::deep_copy(space, state.pp, Scalar(wkv_empty_exponent));
 }
 
+// One forward step of one channel: returns y[t] and advances the state (aa, bb, pp).
+template <class Scalar>
+KOKKOS_INLINE_FUNCTION Scalar wkv_forward_step(Scalar& aa, Scalar& bb, Scalar& pp, Scalar w, Scalar u, Scalar kt,
+                                               Scalar vt) {
+  Scalar ww = u + kt;
+  Scalar p = max_of(pp, ww);
+  Scalar e1 = vector_exp(pp - p), e2 = vector_exp(ww - p);
+  const Scalar y = (e1 * aa + e2 * vt) / (e1 * bb + e2);
+  ww = w + pp;
+  p = max_of(ww, kt);
+  e1 = vector_exp(ww - p);
+  e2 = vector_exp(kt - p);
+  aa = e1 * aa + e2 * vt;
+  bb = e1 * bb + e2;
+  pp = p;
+  return y;
+}
+
+// The (b, c) pairs of [B, C] in the nesting each space wants; f(b, c0, width) scans the channels
+// c0 .. c0 + width - 1 of sequence b:
+//   device: one channel per thread, c fastest across threads (neighbours read neighbours);
+//   host:   wkv_host_width channels per thread, so the scan over t runs as simd loops over them.
+inline constexpr int wkv_host_width = 16;
+
+template <class ExecSpace, class F>
+void for_each_wkv_scan(const char* name, const ExecSpace& space, int B, int C, const F& f) {
+  constexpr bool host = Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible;
+  const int width = host ? wkv_host_width : 1;
+  const int blocks = (C + width - 1) / width;
+  Kokkos::parallel_for(
+      name, Kokkos::RangePolicy<ExecSpace>(space, 0, B * blocks), KOKKOS_LAMBDA(int i) {
+        const int b = i / blocks, c0 = (i % blocks) * width;
+        f(b, c0, min_of(width, C - c0));
+      });
+}
+
 // y [B*T, C]; state: the initial state in, the final state out; saved: see WkvSaved (may be empty).
 // k, v [B*T, C]; time_decay, time_first [C].
 template <class ExecSpace, class Scalar>
@@ -67,47 +105,53 @@ void wkv_forward(const ExecSpace& space, int T, const Matrix<ExecSpace, Scalar>&
                  const WkvState<ExecSpace, Scalar>& state, const WkvSaved<ExecSpace, Scalar>& saved,
                  ConstVector<ExecSpace, Scalar> time_decay, ConstVector<ExecSpace, Scalar> time_first,
                  ConstMatrix<ExecSpace, Scalar> k, ConstMatrix<ExecSpace, Scalar> v) {
+  constexpr int W = wkv_host_width;
   const int C = int(k.extent(1));
   const int B = T > 0 ? int(k.extent(0)) / T : 0;
   const bool save = saved.aa.data() != nullptr;
   const auto s_aa = state.aa, s_bb = state.bb, s_pp = state.pp;
   const auto h_aa = saved.aa, h_bb = saved.bb, h_pp = saved.pp;
-  // c is the fastest index of the thread id: neighbouring threads read neighbouring addresses.
-  Kokkos::parallel_for(
-      "rwkv::wkv_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, B * C), KOKKOS_LAMBDA(int i) {
-        const int b = i / C, c = i % C;
-        const Scalar w = -kmath::exp(time_decay(c));
-        const Scalar u = time_first(c);
-        Scalar aa = s_aa(b, c), bb = s_bb(b, c), pp = s_pp(b, c);
-        for (int t = 0; t < T; ++t) {
-          const int n = b * T + t;
-          if (save) {
-            h_aa(n, c) = aa;
-            h_bb(n, c) = bb;
-            h_pp(n, c) = pp;
-          }
-          const Scalar kt = k(n, c), vt = v(n, c);
-          Scalar ww = u + kt;
-          Scalar p = max_of(pp, ww);
-          Scalar e1 = kmath::exp(pp - p), e2 = kmath::exp(ww - p);
-          y(n, c) = (e1 * aa + e2 * vt) / (e1 * bb + e2);
-          ww = w + pp;
-          p = max_of(ww, kt);
-          e1 = kmath::exp(ww - p);
-          e2 = kmath::exp(kt - p);
-          aa = e1 * aa + e2 * vt;
-          bb = e1 * bb + e2;
-          pp = p;
+  for_each_wkv_scan("rwkv::wkv_forward", space, B, C, KOKKOS_LAMBDA(int b, int c0, int width) {
+    Scalar aa[W], bb[W], pp[W], w[W], u[W];
+    for (int j = 0; j < width; ++j) {
+      const int c = c0 + j;
+      w[j] = -kmath::exp(time_decay(c));
+      u[j] = time_first(c);
+      aa[j] = s_aa(b, c);
+      bb[j] = s_bb(b, c);
+      pp[j] = s_pp(b, c);
+    }
+    for (int t = 0; t < T; ++t) {
+      const int n = b * T + t;
+      RWKV_HOST_SIMD
+      for (int j = 0; j < width; ++j) {
+        const int c = c0 + j;
+        if (save) {
+          h_aa(n, c) = aa[j];
+          h_bb(n, c) = bb[j];
+          h_pp(n, c) = pp[j];
         }
-        s_aa(b, c) = aa;
-        s_bb(b, c) = bb;
-        s_pp(b, c) = pp;
-      });
+        y(n, c) = wkv_forward_step(aa[j], bb[j], pp[j], w[j], u[j], k(n, c), v(n, c));
+      }
+    }
+    for (int j = 0; j < width; ++j) {
+      s_aa(b, c0 + j) = aa[j];
+      s_bb(b, c0 + j) = bb[j];
+      s_pp(b, c0 + j) = pp[j];
+    }
+  });
 }
 
-// Adds to dtime_decay, dtime_first, dk, dv; dstate holds the final state's gradient on entry and
-// the initial state's on exit. saved is the forward's (not empty). Reverse mode, step by step, in
-// the reparametrized variables; with g* the gradient of the state after the step:
+// The gradient of a channel's state after the step (gaa, gbb, gpp) and of its parameters so far
+// (gw, gu), carried backwards over t.
+template <class Scalar>
+struct WkvStateGrad {
+  Scalar aa, bb, pp, w, u;
+};
+
+// One backward step of one channel: from the saved state before step t (aa, bb, pp) and the
+// gradients of the state after it and of y[t], the gradients of k[t], v[t] and of the state
+// before the step. Reverse mode in the reparametrized variables:
 //   update (p = max(ww, k), ww = w + pp):
 //     X = (gaa*aa + gbb*bb) * e1,  Y = (gaa*v + gbb) * e2       (aa, bb: the state before the step)
 //     pp' = p and (aa', bb') scale by exp(-p), so p's total gradient is gpp - X - Y; it flows to the
@@ -117,7 +161,45 @@ void wkv_forward(const ExecSpace& space, int T, const Matrix<ExecSpace, Scalar>&
 //     q = dy / (e1*bb + e2);  gaa += q*e1;  gbb -= q*y*e1;  gv += q*e2
 //     g = q*e2*(v - y) = d y / d(u + k);  gk += g,  gu += g,  gpp -= g   (y is invariant to
 //     shifting pp and u + k together)
-//   dtime_decay += gw * w (as dw/dtime_decay = w), dtime_first += gu.
+template <class Scalar>
+KOKKOS_INLINE_FUNCTION void wkv_backward_step(WkvStateGrad<Scalar>& g, Scalar& gk, Scalar& gv, Scalar aa, Scalar bb,
+                                              Scalar pp, Scalar w, Scalar u, Scalar kt, Scalar vt, Scalar dy) {
+  Scalar ww = w + pp;
+  Scalar p = max_of(ww, kt);
+  Scalar e1 = vector_exp(ww - p), e2 = vector_exp(kt - p);
+  Scalar gww;
+  if (kt > ww) {
+    gww = (g.aa * aa + g.bb * bb) * e1;
+    gk = g.pp - gww;
+  } else {
+    gk = (g.aa * vt + g.bb) * e2;
+    gww = g.pp - gk;
+  }
+  gv = g.aa * e2;
+  g.w += gww;
+  g.pp = gww;
+  g.aa *= e1;
+  g.bb *= e1;
+
+  ww = u + kt;
+  p = max_of(pp, ww);
+  e1 = vector_exp(pp - p);
+  e2 = vector_exp(ww - p);
+  const Scalar den = e1 * bb + e2;
+  const Scalar yt = (e1 * aa + e2 * vt) / den;
+  const Scalar q = dy / den;
+  const Scalar gy = q * e2 * (vt - yt);
+  g.aa += q * e1;
+  g.bb -= q * yt * e1;
+  gv += q * e2;
+  gk += gy;
+  g.u += gy;
+  g.pp -= gy;
+}
+
+// Adds to dtime_decay, dtime_first, dk, dv; dstate holds the final state's gradient on entry and
+// the initial state's on exit. saved is the forward's (not empty). dtime_decay += gw * w (as
+// dw/dtime_decay = w), dtime_first += gu, summed over b in a fixed order.
 template <class ExecSpace, class Scalar>
 void wkv_backward(const ExecSpace& space, int T, const Vector<ExecSpace, Scalar>& dtime_decay,
                   const Vector<ExecSpace, Scalar>& dtime_first, const Matrix<ExecSpace, Scalar>& dk,
@@ -125,64 +207,50 @@ void wkv_backward(const ExecSpace& space, int T, const Vector<ExecSpace, Scalar>
                   ConstMatrix<ExecSpace, Scalar> dy, const WkvSaved<ExecSpace, Scalar>& saved,
                   ConstVector<ExecSpace, Scalar> time_decay, ConstVector<ExecSpace, Scalar> time_first,
                   ConstMatrix<ExecSpace, Scalar> k, ConstMatrix<ExecSpace, Scalar> v) {
+  constexpr int W = wkv_host_width;
   const int C = int(k.extent(1));
   const int B = T > 0 ? int(k.extent(0)) / T : 0;
   const auto g_aa = dstate.aa, g_bb = dstate.bb, g_pp = dstate.pp;
   const auto h_aa = saved.aa, h_bb = saved.bb, h_pp = saved.pp;
   const auto decay_partial = saved.decay_partial, first_partial = saved.first_partial;
-  Kokkos::parallel_for(
-      "rwkv::wkv_backward", Kokkos::RangePolicy<ExecSpace>(space, 0, B * C), KOKKOS_LAMBDA(int i) {
-        const int b = i / C, c = i % C;
-        const Scalar w = -kmath::exp(time_decay(c));
-        const Scalar u = time_first(c);
-        Scalar gaa = g_aa(b, c), gbb = g_bb(b, c), gpp = g_pp(b, c);
-        Scalar gw = 0, gu = 0;
-        for (int t = T - 1; t >= 0; --t) {
-          const int n = b * T + t;
-          const Scalar aa = h_aa(n, c), bb = h_bb(n, c), pp = h_pp(n, c);
-          const Scalar kt = k(n, c), vt = v(n, c);
-
-          Scalar ww = w + pp;
-          Scalar p = max_of(ww, kt);
-          Scalar e1 = kmath::exp(ww - p), e2 = kmath::exp(kt - p);
-          Scalar gk, gww;
-          if (kt > ww) {
-            gww = (gaa * aa + gbb * bb) * e1;
-            gk = gpp - gww;
-          } else {
-            gk = (gaa * vt + gbb) * e2;
-            gww = gpp - gk;
-          }
-          Scalar gv = gaa * e2;
-          gw += gww;
-          gpp = gww;
-          gaa *= e1;
-          gbb *= e1;
-
-          ww = u + kt;
-          p = max_of(pp, ww);
-          e1 = kmath::exp(pp - p);
-          e2 = kmath::exp(ww - p);
-          const Scalar den = e1 * bb + e2;
-          const Scalar yt = (e1 * aa + e2 * vt) / den;
-          const Scalar q = dy(n, c) / den;
-          const Scalar g = q * e2 * (vt - yt);
-          gaa += q * e1;
-          gbb -= q * yt * e1;
-          gv += q * e2;
-          gk += g;
-          gu += g;
-          gpp -= g;
-
-          dk(n, c) += gk;
-          dv(n, c) += gv;
-        }
-        g_aa(b, c) = gaa;
-        g_bb(b, c) = gbb;
-        g_pp(b, c) = gpp;
-        decay_partial(b, c) = gw * w;
-        first_partial(b, c) = gu;
-      });
+  for_each_wkv_scan("rwkv::wkv_backward", space, B, C, KOKKOS_LAMBDA(int b, int c0, int width) {
+    // Channel j's WkvStateGrad, one array per field: simd lanes load them as vectors.
+    Scalar gaa[W], gbb[W], gpp[W], gw[W], gu[W], w[W], u[W];
+    for (int j = 0; j < width; ++j) {
+      const int c = c0 + j;
+      w[j] = -kmath::exp(time_decay(c));
+      u[j] = time_first(c);
+      gaa[j] = g_aa(b, c);
+      gbb[j] = g_bb(b, c);
+      gpp[j] = g_pp(b, c);
+      gw[j] = gu[j] = 0;
+    }
+    for (int t = T - 1; t >= 0; --t) {
+      const int n = b * T + t;
+      RWKV_HOST_SIMD
+      for (int j = 0; j < width; ++j) {
+        const int c = c0 + j;
+        WkvStateGrad<Scalar> g{gaa[j], gbb[j], gpp[j], gw[j], gu[j]};
+        Scalar gk, gv;
+        wkv_backward_step(g, gk, gv, h_aa(n, c), h_bb(n, c), h_pp(n, c), w[j], u[j], k(n, c), v(n, c), dy(n, c));
+        gaa[j] = g.aa;
+        gbb[j] = g.bb;
+        gpp[j] = g.pp;
+        gw[j] = g.w;
+        gu[j] = g.u;
+        dk(n, c) += gk;
+        dv(n, c) += gv;
+      }
+    }
+    for (int j = 0; j < width; ++j) {
+      const int c = c0 + j;
+      g_aa(b, c) = gaa[j];
+      g_bb(b, c) = gbb[j];
+      g_pp(b, c) = gpp[j];
+      decay_partial(b, c) = gw[j] * w[j];
+      first_partial(b, c) = gu[j];
+    }
+  });
   Kokkos::parallel_for(
       "rwkv::wkv_backward_params", Kokkos::RangePolicy<ExecSpace>(space, 0, C), KOKKOS_LAMBDA(int c) {
         Scalar dd = 0, df = 0;

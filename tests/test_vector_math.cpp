@@ -1,0 +1,60 @@
+#include "test_support.hpp"
+
+#include <rwkv/vector_math.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cfloat>
+#include <cmath>
+#include <limits>
+
+using namespace rwkv;
+using namespace rwkv::test;
+
+namespace {
+
+// vector_exp over x on the space, in a simd loop as the kernels call it.
+template <class ExecSpace>
+std::vector<double> exp_on(const std::vector<float>& x) {
+  const int n = int(x.size());
+  HostVector<float> hx("x", n);
+  for (int i = 0; i < n; ++i) hx(i) = x[i];
+  const auto dx = to_device<ExecSpace>(hx);
+  Kokkos::View<float*, typename ExecSpace::memory_space> dy("y", n);
+  Kokkos::parallel_for(
+      "test::vector_exp", Kokkos::RangePolicy<ExecSpace>(0, 1), KOKKOS_LAMBDA(int) {
+        RWKV_HOST_SIMD
+        for (int i = 0; i < n; ++i) dy(i) = vector_exp(dx(i));
+      });
+  return as_doubles(to_host(dy));
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("vector_exp is within 2 ulp of exp over the float range", "[vector_math]", Spaces) {
+  std::vector<float> x;
+  for (double v = -87.3; v < 88.72; v += 0.000737) x.push_back(float(v));
+  const auto y = exp_on<TestType>(x);
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double ref = std::exp(double(x[i]));
+    worst = std::max(worst, std::abs(y[i] - ref) / ref);
+  }
+  INFO("worst relative error " << worst);
+  CHECK(worst < 2 * FLT_EPSILON);
+}
+
+TEMPLATE_LIST_TEST_CASE("vector_exp keeps exp's special values", "[vector_math]", Spaces) {
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> x = {0.0f, -inf, inf, std::nanf(""), 89.0f, 1e30f, -87.5f, -1e38f, 1.0f};
+  const auto y = exp_on<TestType>(x);
+  CHECK(y[0] == 1.0);
+  CHECK(y[1] == 0.0);
+  CHECK(y[2] == inf);
+  CHECK(std::isnan(y[3]));
+  CHECK(y[4] == inf);
+  CHECK(y[5] == inf);
+  CHECK(y[6] < double(FLT_MIN));  // below the normal range: 0 or the denormal exp
+  CHECK(y[7] == 0.0);
+  CHECK(y[8] == Approx(std::exp(1.0)).epsilon(2 * FLT_EPSILON));
+}
