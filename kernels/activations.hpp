@@ -8,6 +8,7 @@
 #include <rwkv/instantiate.hpp>
 #include <rwkv/kernels/matrix_loops.hpp>
 #include <rwkv/kokkos_compat.hpp>
+#include <rwkv/vector_math.hpp>
 #include <rwkv/views.hpp>
 
 namespace rwkv {
@@ -19,7 +20,7 @@ void sigmoid_gate_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar
   const int C = int(r.extent(1));
   for_each_element("rwkv::sigmoid_gate_forward", space, int(r.extent(0)), C, KOKKOS_LAMBDA(int n, int c) {
     // exp(-r) overflows to inf for r < -88 in float, giving the correct limit 0.
-    const Scalar g = Scalar(1) / (Scalar(1) + kmath::exp(-r(n, c)));
+    const Scalar g = Scalar(1) / (Scalar(1) + vector_exp(-r(n, c)));
     gate(n, c) = g;
     out(n, c) = g * z(n, c);
   });

@@ -20,6 +20,7 @@
 // The library links Kokkos Kernels; the header check serves compile-only builds against a Kokkos
 // that comes without it (scripts/check-kokkos5.sh), where the portable kernel takes every call.
 #if __has_include(<KokkosBlas3_gemm.hpp>)
+#include <KokkosBlas2_gemv.hpp>
 #include <KokkosBlas3_gemm.hpp>
 #define RWKV_GEMM_HAS_KOKKOS_KERNELS 1
 #else
@@ -64,17 +65,41 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
     ViewSpace().fence();
   }
 }
+
+// y = W x for one row (x, y: rows of [1, n] matrices): a matrix-vector product, which the vendor
+// BLAS runs at memory bandwidth where a one-row gemm does not (RNN-mode steps).
+template <class ExecSpace, class Scalar>
+void vendor_gemv(const ExecSpace& space, ConstMatrix<ExecSpace, Scalar> W, ConstMatrix<ExecSpace, Scalar> x,
+                 const Matrix<ExecSpace, Scalar>& y) {
+  const auto x_row = Kokkos::subview(x, 0, Kokkos::ALL);
+  const auto y_row = Kokkos::subview(y, 0, Kokkos::ALL);
+  using ViewSpace = typename Matrix<ExecSpace, Scalar>::execution_space;
+  if constexpr (std::is_same_v<ExecSpace, ViewSpace>) {
+#if KOKKOS_VERSION >= 40000
+    KokkosBlas::gemv(space, "N", Scalar(1), W, x_row, Scalar(0), y_row);
+#else
+    KokkosBlas::gemv("N", Scalar(1), W, x_row, Scalar(0), y_row);
+#endif
+  } else {
+    space.fence();
+    KokkosBlas::gemv("N", Scalar(1), W, x_row, Scalar(0), y_row);
+    ViewSpace().fence();
+  }
+}
 #endif
 
 }  // namespace gemm_detail
 
-// y = x W^T (overwrites y).
+// y = x W^T (overwrites y); one row x goes as the matrix-vector product y = W x.
 template <class ExecSpace, class Scalar>
 void matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y, ConstMatrix<ExecSpace, Scalar> x,
                     ConstMatrix<ExecSpace, Scalar> W) {
 #if RWKV_GEMM_HAS_KOKKOS_KERNELS
   if constexpr (gemm_detail::use_vendor_blas<Scalar>) {
-    gemm_detail::vendor_gemm(space, "N", "T", x, W, Scalar(0), y);
+    if (x.extent(0) == 1 && x.extent(1) > 0)
+      gemm_detail::vendor_gemv(space, W, x, y);
+    else
+      gemm_detail::vendor_gemm(space, "N", "T", x, W, Scalar(0), y);
     return;
   }
 #endif

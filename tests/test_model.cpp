@@ -1,6 +1,6 @@
 // The whole RWKV-4 model: gradients against finite differences, the untrained loss, overfitting a
 // short text, determinism, and gradient checkpointing.
-#include "test_support.hpp"
+#include "model_support.hpp"
 
 #include <rwkv/model_v4.hpp>
 #include <rwkv/optimizer.hpp>
@@ -19,28 +19,6 @@ using Space = Kokkos::DefaultExecutionSpace;
 
 template <class Scalar>
 using TestModel = Model<v4, Space, Scalar>;
-using TokenView = Kokkos::View<int*, Space::memory_space>;
-
-TokenView device_tokens(const std::vector<int>& host, const char* label) {
-  TokenView d(std::string(label), host.size());
-  Kokkos::deep_copy(d, Kokkos::View<const int*, Kokkos::HostSpace>(host.data(), host.size()));
-  return d;
-}
-
-std::vector<int> random_tokens(std::size_t n, int vocab, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<int> t(n);
-  for (auto& x : t) x = int(rng() % vocab);
-  return t;
-}
-
-// Every weight random (RWKV's init zeroes several matrices, which would hide their gradients).
-template <class Scalar>
-void randomize_weights(TestModel<Scalar>& model, std::uint64_t seed) {
-  auto host = Kokkos::create_mirror_view(model.weights().flat);
-  fill_uniform(host, seed, -0.6, 0.6);
-  Kokkos::deep_copy(model.weights().flat, host);
-}
 
 }  // namespace
 

@@ -7,10 +7,13 @@
 //   logits = ln_out(x) head^T, loss = mean cross-entropy.
 // The forward keeps what the backward needs (per layer, or only the layer inputs when
 // `recompute` is set: the backward then runs each layer's forward again, gradient checkpointing).
+// RNN mode (infer, step) runs the same math from and into an RnnState, T tokens of S sequences in
+// one pass: T = 1 is the token-by-token step, T > 1 a parallel prefill.
 #pragma once
 
 #include <rwkv/config.hpp>
 #include <rwkv/instantiate.hpp>
+#include <rwkv/rnn_state.hpp>
 #include <rwkv/views.hpp>
 #include <rwkv/weights_v4.hpp>
 
@@ -25,20 +28,24 @@ template <class Version, class ExecSpace, class Scalar = float>
 class Model;
 
 struct TrainingShape {
-  int batch = 1;    // B sequences per step
+  int batch = 1;    // B sequences per step; 0: inference only (no gradients, no training buffers)
   int ctx_len = 1;  // T tokens per sequence
   bool recompute = false;  // gradient checkpointing: keep only layer inputs, recompute in backward
 };
+inline constexpr TrainingShape inference_only{0, 0, false};
 
 template <class ExecSpace, class Scalar>
 struct LayerActivationsV4;  // defined in model_v4_impl.hpp
 template <class ExecSpace, class Scalar>
 struct ScratchV4;
+template <class ExecSpace, class Scalar>
+struct InferenceV4;
 
 template <class ExecSpace, class Scalar>
 class Model<v4, ExecSpace, Scalar> {
  public:
   using TokenView = Kokkos::View<int*, typename ExecSpace::memory_space>;
+  using State = RnnState<ExecSpace, Scalar>;
 
   Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space = ExecSpace());
   ~Model();
@@ -56,6 +63,14 @@ class Model<v4, ExecSpace, Scalar> {
   void backward(double l2wrap = 0);
   void zero_grad();
 
+  // RNN mode. tokens [S*T]: the next T tokens of each of the state's S sequences (row s*T + t),
+  // run in one parallel pass from `state`, which is left as feeding the tokens one at a time would
+  // leave it. Returns the logits [S, V] of each sequence's last token (valid until the next call).
+  const Matrix<ExecSpace, Scalar>& infer(const TokenView& tokens, int T, const State& state);
+  // One token of a one-slot state; only the token id crosses to the device.
+  const Matrix<ExecSpace, Scalar>& step(int token, const State& state);
+  State new_state(int slots = 1) const { return State(config_, slots, space_); }
+
   const ModelConfig& config() const { return config_; }
   const TrainingShape& shape() const { return shape_; }
   const std::vector<TensorSpec>& specs() const { return specs_; }
@@ -69,6 +84,8 @@ class Model<v4, ExecSpace, Scalar> {
   void layer_forward(int layer, LayerActivationsV4<ExecSpace, Scalar>& act);
   void layer_backward(int layer, LayerActivationsV4<ExecSpace, Scalar>& act);
   LayerActivationsV4<ExecSpace, Scalar>& activations(int layer);
+  void layer_infer(int layer, int T, const State& state, InferenceV4<ExecSpace, Scalar>& work);
+  void require_training(const char* what) const;
 
   ModelConfig config_;
   TrainingShape shape_;
@@ -76,7 +93,7 @@ class Model<v4, ExecSpace, Scalar> {
   std::vector<TensorSpec> specs_;
   Weights<ExecSpace, Scalar> weights_, grads_;
 
-  TokenView tokens_, targets_;
+  TokenView tokens_, targets_, step_token_;
   Matrix<ExecSpace, Scalar> emb_out_;   // emb[tokens], the input of ln0
   Vector<ExecSpace, Scalar> ln0_mean_, ln0_rstd_;
   std::vector<Matrix<ExecSpace, Scalar>> residual_;  // residual_[i]: input of layer i; [L]: output
@@ -88,6 +105,7 @@ class Model<v4, ExecSpace, Scalar> {
   Vector<ExecSpace, Scalar> row_loss_, row_lse_;
   Matrix<ExecSpace, Scalar> no_shift_;  // empty: every sequence starts fresh (token shift of zeros)
   std::unique_ptr<ScratchV4<ExecSpace, Scalar>> scratch_;
+  std::unique_ptr<InferenceV4<ExecSpace, Scalar>> inference_;  // RNN-mode buffers, sized on use
 };
 
 #define RWKV_MODEL_V4_EXTERN(SPACE, SCALAR) extern template class Model<v4, SPACE, SCALAR>;

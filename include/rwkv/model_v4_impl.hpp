@@ -13,6 +13,10 @@
 #include <rwkv/kernels/time_mix.hpp>
 #include <rwkv/kernels/wkv.hpp>
 
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
 namespace rwkv {
 
 // What one layer's forward keeps for its backward. Names follow model_v4.hpp's comment.
@@ -61,10 +65,44 @@ struct ScratchV4 {
         wkv_state("wkv_state", B, C), d_wkv_state("d_wkv_state", B, C) {}
 };
 
+// RNN-mode buffers for up to `rows` = S*T tokens in flight (the first S*T rows are used).
+template <class ExecSpace, class Scalar>
+struct InferenceV4 {
+  using M = Matrix<ExecSpace, Scalar>;
+  using V = Vector<ExecSpace, Scalar>;
+  int rows = 0, slots = 0;
+  M emb, x, a, xk, xv, xr, k, v, r, y, gate, gated, branch;  // [rows, C]
+  M ffn_k;                                                   // [rows, F]
+  V mean, rstd;                                              // [rows]
+  M last, last_norm, logits;                                 // [S, C], [S, C], [S, V]
+  V last_mean, last_rstd;                                    // [S]
+
+  InferenceV4(int rows_, int slots_, int C, int F, int vocab)
+      : rows(rows_), slots(slots_), emb(alloc("emb", rows_, C)), x(alloc("x", rows_, C)), a(alloc("a", rows_, C)),
+        xk(alloc("xk", rows_, C)), xv(alloc("xv", rows_, C)), xr(alloc("xr", rows_, C)), k(alloc("k", rows_, C)),
+        v(alloc("v", rows_, C)), r(alloc("r", rows_, C)), y(alloc("y", rows_, C)), gate(alloc("gate", rows_, C)),
+        gated(alloc("gated", rows_, C)), branch(alloc("branch", rows_, C)), ffn_k(alloc("ffn_k", rows_, F)),
+        mean("mean", rows_), rstd("rstd", rows_), last(alloc("last", slots_, C)),
+        last_norm(alloc("last_norm", slots_, C)), logits(alloc("logits", slots_, vocab)),
+        last_mean("last_mean", slots_), last_rstd("last_rstd", slots_) {}
+
+  static M alloc(const char* label, int n, int cols) {
+    return M(Kokkos::view_alloc(std::string("infer_") + label, Kokkos::WithoutInitializing), n, cols);
+  }
+  // The first n rows of a [rows, cols] buffer.
+  static M head_rows(const M& m, int n) { return Kokkos::subview(m, Kokkos::make_pair(0, n), Kokkos::ALL); }
+  static V head_rows(const V& v, int n) { return Kokkos::subview(v, Kokkos::make_pair(0, n)); }
+};
+
 template <class ExecSpace, class Scalar>
 Model<v4, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space)
     : config_(config), shape_(shape), space_(space), specs_(tensor_specs(v4{}, config)),
-      weights_("weights", config, specs_), grads_("grads", config, specs_) {
+      weights_("weights", config, specs_) {
+  if (shape.batch < 0 || shape.ctx_len < 0 || (shape.batch > 0) != (shape.ctx_len > 0))
+    throw std::invalid_argument("Model: training shape batch " + std::to_string(shape.batch) + ", ctx_len " +
+                                std::to_string(shape.ctx_len) + " (both positive, or both 0 for inference only)");
+  if (shape.batch == 0) return;
+  grads_ = Weights<ExecSpace, Scalar>("grads", config, specs_);
   const int B = shape.batch, T = shape.ctx_len, C = config.n_embd, F = config.ffn(), V = config.vocab_size;
   const int N = B * T;
   tokens_ = TokenView("tokens", N);
@@ -98,6 +136,7 @@ void Model<v4, ExecSpace, Scalar>::initialize(std::uint64_t seed) {
 
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::zero_grad() {
+  require_training("zero_grad");
   Kokkos::deep_copy(space_, grads_.flat, Scalar(0));
 }
 
@@ -194,6 +233,7 @@ LayerActivationsV4<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::activations
 
 template <class ExecSpace, class Scalar>
 double Model<v4, ExecSpace, Scalar>::forward(const TokenView& tokens, const TokenView& targets) {
+  require_training("forward");
   tokens_ = tokens;
   targets_ = targets;
   const auto& w = weights_;
@@ -209,6 +249,7 @@ double Model<v4, ExecSpace, Scalar>::forward(const TokenView& tokens, const Toke
 
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::backward(double l2wrap) {
+  require_training("backward");
   const int N = shape_.batch * shape_.ctx_len;
   const auto& w = weights_;
   auto& g = grads_;
@@ -228,6 +269,93 @@ void Model<v4, ExecSpace, Scalar>::backward(double l2wrap) {
   layer_norm_backward(space_, s.d_norm, g.ln0_weight, g.ln0_bias, residual_grad_, emb_out_, w.ln0_weight, ln0_mean_,
                       ln0_rstd_);
   embedding_backward(space_, g.emb, s.d_norm, tokens_);
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::require_training(const char* what) const {
+  if (shape_.batch == 0)
+    throw std::logic_error(std::string("Model::") + what + ": this model was built for inference only");
+}
+
+// One layer in RNN mode on work.x [S*T, C], in place; reads and advances layer i of the state.
+// The token shifts read the state's last tokens before last_token() replaces them.
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::layer_infer(int i, int T, const State& state, InferenceV4<ExecSpace, Scalar>& work) {
+  using Work = InferenceV4<ExecSpace, Scalar>;
+  const int N = state.slots() * T;
+  const auto rows = [N](const auto& m) { return Work::head_rows(m, N); };
+  const auto& w = weights_.blocks[i];
+  const auto x = rows(work.x), a = rows(work.a), xk = rows(work.xk), xv = rows(work.xv), xr = rows(work.xr);
+  const auto k = rows(work.k), v = rows(work.v), r = rows(work.r), y = rows(work.y);
+  const auto gate = rows(work.gate), gated = rows(work.gated), branch = rows(work.branch);
+  const auto mean = rows(work.mean), rstd = rows(work.rstd), ffn_k = rows(work.ffn_k);
+  // attention (time mix)
+  layer_norm_forward(space_, a, mean, rstd, x, w.ln1_weight, w.ln1_bias);
+  time_mix_forward(space_, T, xk, a, state.att_shift(i), w.att_time_mix_k);
+  time_mix_forward(space_, T, xv, a, state.att_shift(i), w.att_time_mix_v);
+  time_mix_forward(space_, T, xr, a, state.att_shift(i), w.att_time_mix_r);
+  last_token(space_, T, state.att_shift(i), a);
+  matmul_forward(space_, k, xk, w.att_key);
+  matmul_forward(space_, v, xv, w.att_value);
+  matmul_forward(space_, r, xr, w.att_receptance);
+  wkv_forward(space_, T, y, state.wkv(i), WkvSaved<ExecSpace, Scalar>(), w.att_time_decay, w.att_time_first, k, v);
+  sigmoid_gate_forward(space_, gated, gate, r, y);
+  matmul_forward(space_, branch, gated, w.att_output);
+  residual_add_forward(space_, x, x, branch);
+  // channel mix (a and its statistics are free again)
+  layer_norm_forward(space_, a, mean, rstd, x, w.ln2_weight, w.ln2_bias);
+  time_mix_forward(space_, T, xk, a, state.ffn_shift(i), w.ffn_time_mix_k);
+  time_mix_forward(space_, T, xr, a, state.ffn_shift(i), w.ffn_time_mix_r);
+  last_token(space_, T, state.ffn_shift(i), a);
+  matmul_forward(space_, ffn_k, xk, w.ffn_key);
+  squared_relu_forward(space_, ffn_k, ffn_k);
+  matmul_forward(space_, v, ffn_k, w.ffn_value);
+  matmul_forward(space_, r, xr, w.ffn_receptance);
+  sigmoid_gate_forward(space_, branch, gate, r, v);
+  residual_add_forward(space_, x, x, branch);
+}
+
+template <class ExecSpace, class Scalar>
+const Matrix<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::infer(const TokenView& tokens, int T,
+                                                                     const State& state) {
+  const int S = state.slots(), N = S * T;
+  if (state.layers() != config_.n_layer || state.n_embd() != config_.n_embd)
+    throw std::invalid_argument("Model::infer: state of " + std::to_string(state.layers()) + " layers x " +
+                                std::to_string(state.n_embd()) + " channels for a model of " +
+                                std::to_string(config_.n_layer) + " x " + std::to_string(config_.n_embd));
+  if (T < 1 || int(tokens.extent(0)) != N)
+    throw std::invalid_argument("Model::infer: " + std::to_string(tokens.extent(0)) + " tokens for " +
+                                std::to_string(S) + " slots x T = " + std::to_string(T));
+  if (!inference_ || inference_->rows < N || inference_->slots != S)
+    inference_ = std::make_unique<InferenceV4<ExecSpace, Scalar>>(
+        std::max(N, inference_ && inference_->slots == S ? inference_->rows : 0), S, config_.n_embd, config_.ffn(),
+        config_.vocab_size);
+  auto& work = *inference_;
+  using Work = InferenceV4<ExecSpace, Scalar>;
+  const auto& w = weights_;
+  const auto emb = Work::head_rows(work.emb, N), x = Work::head_rows(work.x, N);
+  embedding_forward(space_, emb, tokens, w.emb);
+  layer_norm_forward(space_, x, Work::head_rows(work.mean, N), Work::head_rows(work.rstd, N), emb, w.ln0_weight,
+                     w.ln0_bias);
+  for (int i = 0; i < config_.n_layer; ++i) layer_infer(i, T, state, work);
+  // Only each sequence's last token needs logits.
+  last_token(space_, T, work.last, x);
+  layer_norm_forward(space_, work.last_norm, work.last_mean, work.last_rstd, work.last, w.ln_out_weight,
+                     w.ln_out_bias);
+  matmul_forward(space_, work.logits, work.last_norm, w.head);
+  return work.logits;
+}
+
+template <class ExecSpace, class Scalar>
+const Matrix<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::step(int token, const State& state) {
+  if (state.slots() != 1)
+    throw std::invalid_argument("Model::step: a one-slot state is needed, not " + std::to_string(state.slots()));
+  if (token < 0 || token >= config_.vocab_size)
+    throw std::invalid_argument("Model::step: token " + std::to_string(token) + " outside the vocabulary of " +
+                                std::to_string(config_.vocab_size));
+  if (step_token_.extent(0) != 1) step_token_ = TokenView("step_token", 1);
+  Kokkos::deep_copy(space_, step_token_, token);
+  return infer(step_token_, 1, state);
 }
 
 }  // namespace rwkv

@@ -1,0 +1,135 @@
+// RNN mode: a parallel prefill leaves the state the token-by-token loop leaves, a batched step
+// equals independent steps, and both give the logits of the parallel (training) forward.
+#include "model_support.hpp"
+
+#include <rwkv/model_v4.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace {
+
+using namespace rwkv;
+using namespace rwkv::test;
+using Space = Kokkos::DefaultExecutionSpace;
+
+template <class Scalar>
+double tolerance() {
+  return std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
+}
+
+// max |a - b| / max(1, max |b|): relative to the size of the values compared.
+template <class A, class B>
+double relative_difference(const A& a, const B& b) {
+  const auto x = as_doubles(to_host(a)), y = as_doubles(to_host(b));
+  REQUIRE(x.size() == y.size());
+  double diff = 0, size = 1;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    diff = std::max(diff, std::abs(x[i] - y[i]));
+    size = std::max(size, std::abs(y[i]));
+  }
+  return diff / size;
+}
+
+template <class Scalar>
+Matrix<Space, Scalar> copy_of(const Matrix<Space, Scalar>& m) {
+  Matrix<Space, Scalar> c("copy", m.extent(0), m.extent(1));
+  Kokkos::deep_copy(c, m);
+  return c;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("prefill leaves the state and logits of the token-by-token loop", "[rnn]", float, double) {
+  const ModelConfig config{3, 24, 40, 37};
+  Model<v4, Space, TestType> model(config, inference_only);
+  for (int T : {1, 2, 17, 64}) {
+    CAPTURE(T);
+    randomize_weights(model, 100 + T, 0.4);
+    const auto prompt = random_tokens(T, config.vocab_size, 7 + T);
+    auto parallel = model.new_state();
+    const auto prefill_logits = copy_of(model.infer(device_tokens(prompt, "prompt"), T, parallel));
+    auto sequential = model.new_state();
+    Matrix<Space, TestType> step_logits;
+    for (int token : prompt) step_logits = copy_of(model.step(token, sequential));
+    CHECK(relative_difference(parallel.data(), sequential.data()) < tolerance<TestType>());
+    CHECK(relative_difference(prefill_logits, step_logits) < tolerance<TestType>());
+    // Continuing from either state gives the same next logits.
+    const auto next_parallel = copy_of(model.step(5, parallel));
+    const auto next_sequential = copy_of(model.step(5, sequential));
+    CHECK(relative_difference(next_parallel, next_sequential) < tolerance<TestType>());
+  }
+}
+
+TEST_CASE("RNN-mode logits equal the parallel forward's at every position", "[rnn]") {
+  const ModelConfig config{2, 16, 0, 29};
+  const int T = 9;
+  Model<v4, Space, double> trainer(config, TrainingShape{1, T, false});
+  randomize_weights(trainer, 3, 0.5);
+  const auto tokens = random_tokens(T, config.vocab_size, 4);
+  trainer.forward(device_tokens(tokens, "tokens"), device_tokens(tokens, "targets"));
+  const auto all = to_host(trainer.logits());
+  auto state = trainer.new_state();
+  for (int t = 0; t < T; ++t) {
+    CAPTURE(t);
+    const auto row = to_host(trainer.step(tokens[t], state));
+    double diff = 0;
+    for (int v = 0; v < config.vocab_size; ++v) diff = std::max(diff, std::abs(row(0, v) - all(t, v)));
+    CHECK(diff < 1e-12);
+  }
+}
+
+TEMPLATE_TEST_CASE("a batched step equals independent steps, slot by slot", "[rnn]", float, double) {
+  const ModelConfig config{2, 20, 0, 31};
+  const int S = 5, steps = 4;
+  Model<v4, Space, TestType> model(config, inference_only);
+  randomize_weights(model, 11, 0.5);
+  const auto tokens = random_tokens(std::size_t(S) * steps, config.vocab_size, 12);
+  auto batched = model.new_state(S);
+  std::vector<typename Model<v4, Space, TestType>::State> singles;
+  for (int s = 0; s < S; ++s) singles.push_back(model.new_state());
+  for (int i = 0; i < steps; ++i) {
+    std::vector<int> column(S);
+    for (int s = 0; s < S; ++s) column[s] = tokens[std::size_t(s) * steps + i];
+    const auto batch_logits = to_host(model.infer(device_tokens(column, "column"), 1, batched));
+    for (int s = 0; s < S; ++s) {
+      CAPTURE(i, s);
+      const auto single = to_host(model.step(column[s], singles[s]));
+      double diff = 0, size = 1;
+      for (int v = 0; v < config.vocab_size; ++v) {
+        diff = std::max(diff, std::abs(double(batch_logits(s, v)) - double(single(0, v))));
+        size = std::max(size, std::abs(double(single(0, v))));
+      }
+      CHECK(diff / size < tolerance<TestType>());
+    }
+  }
+  // Resetting one slot makes it start over while the others keep their history.
+  batched.reset(Space(), 2);
+  const auto after = to_host(batched.data());
+  const auto fresh = to_host(model.new_state().data());
+  int differing = 0, history = 0;
+  for (int l = 0; l < config.n_layer; ++l)
+    for (int p = 0; p < 5; ++p)
+      for (int c = 0; c < config.n_embd; ++c) {
+        differing += after(l, p, 2, c) != fresh(l, p, 0, c);
+        history += after(l, p, 1, c) != fresh(l, p, 0, c);
+      }
+  CHECK(differing == 0);
+  CHECK(history > 0);
+}
+
+TEST_CASE("an inference-only model refuses training and bad RNN input", "[rnn]") {
+  const ModelConfig config{1, 8, 0, 10};
+  Model<v4, Space, float> model(config, inference_only);
+  CHECK_THROWS_WITH(model.zero_grad(), Catch::Contains("inference only"));
+  auto state = model.new_state(2);
+  CHECK_THROWS_WITH(model.infer(device_tokens({1, 2, 3}, "t"), 2, state), Catch::Contains("3 tokens for 2 slots"));
+  CHECK_THROWS_WITH(model.step(1, state), Catch::Contains("one-slot state"));
+  auto one = model.new_state();
+  CHECK_THROWS_WITH(model.step(10, one), Catch::Contains("token 10 outside the vocabulary of 10"));
+  const Model<v4, Space, float> other(ModelConfig{2, 8, 0, 10}, inference_only);
+  CHECK_THROWS_WITH(model.infer(device_tokens({1}, "t"), 1, other.new_state()), Catch::Contains("state of 2 layers"));
+}
