@@ -3,6 +3,7 @@
 #include <hdf5.h>
 
 #include <cstdio>
+#include <utility>
 #include <stdexcept>
 #include <type_traits>
 
@@ -120,6 +121,55 @@ void load_weights(const std::string& path, const std::vector<TensorSpec>& specs,
     if (H5Dread(set.id, native_type<Scalar>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, host_flat + s.offset) < 0)
       fail(path, "cannot read dataset '" + s.name + "' (corrupt or not a float type)");
   }
+}
+
+void save_state_data(const std::string& path, const ModelConfig& config, int slots, const double* host) {
+  silence_hdf5_errors();
+  const std::string tmp = path + ".tmp";
+  {
+    Handle file{H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
+    if (file.id < 0) fail(tmp, "cannot create file");
+    write_string_attribute(file.id, tmp, "arch", v4::name);
+    write_string_attribute(file.id, tmp, "content", "rnn_state");
+    write_int_attribute(file.id, tmp, "n_layer", config.n_layer);
+    write_int_attribute(file.id, tmp, "n_embd", config.n_embd);
+    write_int_attribute(file.id, tmp, "vocab_size", config.vocab_size);
+    hsize_t dims[4] = {hsize_t(config.n_layer), 5, hsize_t(slots), hsize_t(config.n_embd)};
+    Handle space{H5Screate_simple(4, dims, nullptr), H5Sclose};
+    Handle set{H5Dcreate2(file.id, "state", H5T_IEEE_F64LE, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose};
+    if (set.id < 0 || H5Dwrite(set.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, host) < 0)
+      fail(tmp, "cannot write dataset 'state'");
+    if (H5Fflush(file.id, H5F_SCOPE_GLOBAL) < 0) fail(tmp, "cannot flush");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(path, "cannot rename " + tmp + " into place");
+}
+
+std::vector<double> load_state_data(const std::string& path, const ModelConfig& config, int& slots) {
+  silence_hdf5_errors();
+  if (H5Fis_hdf5(path.c_str()) <= 0) fail(path, "not an HDF5 file (missing, truncated or of another format)");
+  Handle file{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
+  if (file.id < 0) fail(path, "cannot open");
+  const std::pair<const char*, int> expected[] = {
+      {"n_layer", config.n_layer}, {"n_embd", config.n_embd}, {"vocab_size", config.vocab_size}};
+  for (const auto& [name, value] : expected) {
+    const long found = read_int_attribute(file.id, path, name);
+    if (found != value)
+      fail(path, std::string("attribute '") + name + "' is " + std::to_string(found) + ", the model has " +
+                     std::to_string(value) + " (a state of another model)");
+  }
+  if (H5Lexists(file.id, "state", H5P_DEFAULT) <= 0) fail(path, "missing dataset 'state'");
+  Handle set{H5Dopen2(file.id, "state", H5P_DEFAULT), H5Dclose};
+  Handle space{H5Dget_space(set.id), H5Sclose};
+  hsize_t dims[4] = {0, 0, 0, 0};
+  if (H5Sget_simple_extent_ndims(space.id) != 4 || H5Sget_simple_extent_dims(space.id, dims, nullptr) < 0 ||
+      dims[0] != hsize_t(config.n_layer) || dims[1] != 5 || dims[2] < 1 || dims[3] != hsize_t(config.n_embd))
+    fail(path, "dataset 'state' is not [" + std::to_string(config.n_layer) + ", 5, slots, " +
+                   std::to_string(config.n_embd) + "]");
+  slots = int(dims[2]);
+  std::vector<double> values(std::size_t(dims[0]) * dims[1] * dims[2] * dims[3]);
+  if (H5Dread(set.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
+    fail(path, "cannot read dataset 'state' (corrupt or not a float type)");
+  return values;
 }
 
 template void save_weights<float>(const std::string&, const ModelConfig&, const std::vector<TensorSpec>&, const float*);
