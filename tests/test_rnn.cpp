@@ -78,7 +78,7 @@ TEST_CASE("RNN-mode logits equal the parallel forward's at every position", "[rn
   auto state = trainer.new_state();
   for (int t = 0; t < T; ++t) {
     CAPTURE(t);
-    const auto row = to_host(trainer.step(tokens[t], state));
+    const auto row = host_copy(trainer.step(tokens[t], state));
     double diff = 0;
     for (int v = 0; v < config.vocab_size; ++v) diff = std::max(diff, std::abs(row(0, v) - all(t, v)));
     CHECK(diff < 1e-12);
@@ -97,10 +97,10 @@ TEMPLATE_TEST_CASE("a batched step equals independent steps, slot by slot", "[rn
   for (int i = 0; i < steps; ++i) {
     std::vector<int> column(S);
     for (int s = 0; s < S; ++s) column[s] = tokens[std::size_t(s) * steps + i];
-    const auto batch_logits = to_host(model.infer(device_tokens(column, "column"), 1, batched));
+    const auto batch_logits = host_copy(model.infer(device_tokens(column, "column"), 1, batched));
     for (int s = 0; s < S; ++s) {
       CAPTURE(i, s);
-      const auto single = to_host(model.step(column[s], singles[s]));
+      const auto single = host_copy(model.step(column[s], singles[s]));
       double diff = 0, size = 1;
       for (int v = 0; v < config.vocab_size; ++v) {
         diff = std::max(diff, std::abs(double(batch_logits(s, v)) - double(single(0, v))));
@@ -150,7 +150,7 @@ TEST_CASE("a saved and loaded state continues generation identically", "[rnn][ch
     std::vector<float> trace;
     int token = 1;
     for (int i = 0; i < 6; ++i) {
-      const auto logits = to_host(model.step(token, s));
+      const auto logits = host_copy(model.step(token, s));
       token = 0;
       for (int v = 0; v < config.vocab_size; ++v) {
         trace.push_back(logits(0, v));

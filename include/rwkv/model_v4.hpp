@@ -40,6 +40,8 @@ template <class ExecSpace, class Scalar>
 struct ScratchV4;
 template <class ExecSpace, class Scalar>
 struct InferenceV4;
+template <class ExecSpace, class Scalar>
+struct Int8WeightsV4;
 
 template <class ExecSpace, class Scalar>
 class Model<v4, ExecSpace, Scalar> {
@@ -65,11 +67,20 @@ class Model<v4, ExecSpace, Scalar> {
 
   // RNN mode. tokens [S*T]: the next T tokens of each of the state's S sequences (row s*T + t),
   // run in one parallel pass from `state`, which is left as feeding the tokens one at a time would
-  // leave it. Returns the logits [S, V] of each sequence's last token (valid until the next call).
-  const Matrix<ExecSpace, Scalar>& infer(const TokenView& tokens, int T, const State& state);
+  // leave it. Returns the logits [S, V] of each sequence's last token, or with all_positions the
+  // logits [S*T, V] of every token (valid until the next call).
+  const Matrix<ExecSpace, Scalar>& infer(const TokenView& tokens, int T, const State& state,
+                                         bool all_positions = false);
   // One token of a one-slot state; only the token id crosses to the device.
   const Matrix<ExecSpace, Scalar>& step(int token, const State& state);
   State new_state(int slots = 1) const { return State(config_, slots, space_); }
+  // From now on RNN mode multiplies by int8 copies of every matrix including the head
+  // (kernels/int8_matmul.hpp); the float weights stay (training and forward() use them).
+  void quantize_int8();
+  bool quantized() const { return bool(int8_); }
+  // Bytes of weights one RNN step reads: every matrix (float or int8) and vector, the embedding
+  // row aside.
+  std::size_t step_weight_bytes() const;
 
   const ModelConfig& config() const { return config_; }
   const TrainingShape& shape() const { return shape_; }
@@ -85,6 +96,9 @@ class Model<v4, ExecSpace, Scalar> {
   void layer_backward(int layer, LayerActivationsV4<ExecSpace, Scalar>& act);
   LayerActivationsV4<ExecSpace, Scalar>& activations(int layer);
   void layer_infer(int layer, int T, const State& state, InferenceV4<ExecSpace, Scalar>& work);
+  // y = x W^T with W's int8 copy when quantized (index: the matrix in Int8WeightsV4).
+  void linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
+              const Matrix<ExecSpace, Scalar>& W, int layer, int index);
   void require_training(const char* what) const;
 
   ModelConfig config_;
@@ -106,6 +120,7 @@ class Model<v4, ExecSpace, Scalar> {
   Matrix<ExecSpace, Scalar> no_shift_;  // empty: every sequence starts fresh (token shift of zeros)
   std::unique_ptr<ScratchV4<ExecSpace, Scalar>> scratch_;
   std::unique_ptr<InferenceV4<ExecSpace, Scalar>> inference_;  // RNN-mode buffers, sized on use
+  std::unique_ptr<Int8WeightsV4<ExecSpace, Scalar>> int8_;      // after quantize_int8()
 };
 
 #define RWKV_MODEL_V4_EXTERN(SPACE, SCALAR) extern template class Model<v4, SPACE, SCALAR>;

@@ -9,6 +9,7 @@
 #include <rwkv/kernels/cross_entropy.hpp>
 #include <rwkv/kernels/embedding.hpp>
 #include <rwkv/kernels/gemm.hpp>
+#include <rwkv/kernels/int8_matmul.hpp>
 #include <rwkv/kernels/layer_norm.hpp>
 #include <rwkv/kernels/time_mix.hpp>
 #include <rwkv/kernels/wkv.hpp>
@@ -76,6 +77,7 @@ struct InferenceV4 {
   V mean, rstd;                                              // [rows]
   M last, last_norm, logits;                                 // [S, C], [S, C], [S, V]
   V last_mean, last_rstd;                                    // [S]
+  M all_logits, all_rows;  // [rows, V] when every position's logits are asked for; its first S*T rows
 
   InferenceV4(int rows_, int slots_, int C, int F, int vocab)
       : rows(rows_), slots(slots_), emb(alloc("emb", rows_, C)), x(alloc("x", rows_, C)), a(alloc("a", rows_, C)),
@@ -92,6 +94,14 @@ struct InferenceV4 {
   // The first n rows of a [rows, cols] buffer.
   static M head_rows(const M& m, int n) { return Kokkos::subview(m, Kokkos::make_pair(0, n), Kokkos::ALL); }
   static V head_rows(const V& v, int n) { return Kokkos::subview(v, Kokkos::make_pair(0, n)); }
+};
+
+// int8 copies of the matrices: per layer att key, value, receptance, output, ffn key,
+// receptance, value (in that order), then the head as layer n_layer, index 0.
+template <class ExecSpace, class Scalar>
+struct Int8WeightsV4 {
+  static constexpr int per_layer = 7;
+  std::vector<Int8Matrix<ExecSpace, Scalar>> matrices;
 };
 
 template <class ExecSpace, class Scalar>
@@ -295,29 +305,29 @@ void Model<v4, ExecSpace, Scalar>::layer_infer(int i, int T, const State& state,
   time_mix_forward(space_, T, xv, a, state.att_shift(i), w.att_time_mix_v);
   time_mix_forward(space_, T, xr, a, state.att_shift(i), w.att_time_mix_r);
   last_token(space_, T, state.att_shift(i), a);
-  matmul_forward(space_, k, xk, w.att_key);
-  matmul_forward(space_, v, xv, w.att_value);
-  matmul_forward(space_, r, xr, w.att_receptance);
+  linear(k, xk, w.att_key, i, 0);
+  linear(v, xv, w.att_value, i, 1);
+  linear(r, xr, w.att_receptance, i, 2);
   wkv_forward(space_, T, y, state.wkv(i), WkvSaved<ExecSpace, Scalar>(), w.att_time_decay, w.att_time_first, k, v);
   sigmoid_gate_forward(space_, gated, gate, r, y);
-  matmul_forward(space_, branch, gated, w.att_output);
+  linear(branch, gated, w.att_output, i, 3);
   residual_add_forward(space_, x, x, branch);
   // channel mix (a and its statistics are free again)
   layer_norm_forward(space_, a, mean, rstd, x, w.ln2_weight, w.ln2_bias);
   time_mix_forward(space_, T, xk, a, state.ffn_shift(i), w.ffn_time_mix_k);
   time_mix_forward(space_, T, xr, a, state.ffn_shift(i), w.ffn_time_mix_r);
   last_token(space_, T, state.ffn_shift(i), a);
-  matmul_forward(space_, ffn_k, xk, w.ffn_key);
+  linear(ffn_k, xk, w.ffn_key, i, 4);
   squared_relu_forward(space_, ffn_k, ffn_k);
-  matmul_forward(space_, v, ffn_k, w.ffn_value);
-  matmul_forward(space_, r, xr, w.ffn_receptance);
+  linear(v, ffn_k, w.ffn_value, i, 6);
+  linear(r, xr, w.ffn_receptance, i, 5);
   sigmoid_gate_forward(space_, branch, gate, r, v);
   residual_add_forward(space_, x, x, branch);
 }
 
 template <class ExecSpace, class Scalar>
 const Matrix<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::infer(const TokenView& tokens, int T,
-                                                                     const State& state) {
+                                                                     const State& state, bool all_positions) {
   const int S = state.slots(), N = S * T;
   if (state.layers() != config_.n_layer || state.n_embd() != config_.n_embd)
     throw std::invalid_argument("Model::infer: state of " + std::to_string(state.layers()) + " layers x " +
@@ -338,11 +348,21 @@ const Matrix<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::infer(const Token
   layer_norm_forward(space_, x, Work::head_rows(work.mean, N), Work::head_rows(work.rstd, N), emb, w.ln0_weight,
                      w.ln0_bias);
   for (int i = 0; i < config_.n_layer; ++i) layer_infer(i, T, state, work);
+  if (all_positions) {
+    if (int(work.all_logits.extent(0)) < N)
+      work.all_logits = Work::alloc("all_logits", N, config_.vocab_size);
+    const auto norm = Work::head_rows(work.a, N), logits = Work::head_rows(work.all_logits, N);
+    layer_norm_forward(space_, norm, Work::head_rows(work.mean, N), Work::head_rows(work.rstd, N), x,
+                       w.ln_out_weight, w.ln_out_bias);
+    linear(logits, norm, w.head, config_.n_layer, 0);
+    work.all_rows = logits;
+    return work.all_rows;
+  }
   // Only each sequence's last token needs logits.
   last_token(space_, T, work.last, x);
   layer_norm_forward(space_, work.last_norm, work.last_mean, work.last_rstd, work.last, w.ln_out_weight,
                      w.ln_out_bias);
-  matmul_forward(space_, work.logits, work.last_norm, w.head);
+  linear(work.logits, work.last_norm, w.head, config_.n_layer, 0);
   return work.logits;
 }
 
@@ -356,6 +376,50 @@ const Matrix<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::step(int token, c
   if (step_token_.extent(0) != 1) step_token_ = TokenView("step_token", 1);
   Kokkos::deep_copy(space_, step_token_, token);
   return infer(step_token_, 1, state);
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
+                                          const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
+  if (int8_)
+    int8_matmul_forward(space_, y, x, int8_->matrices[std::size_t(layer) * Int8WeightsV4<ExecSpace, Scalar>::per_layer + index]);
+  else
+    matmul_forward(space_, y, x, W);
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::quantize_int8() {
+  auto q = std::make_unique<Int8WeightsV4<ExecSpace, Scalar>>();
+  const auto add = [&](const Matrix<ExecSpace, Scalar>& W, const std::string& label) {
+    q->matrices.emplace_back(label, int(W.extent(0)), int(W.extent(1)));
+    rwkv::quantize_int8(space_, q->matrices.back(), W);
+  };
+  for (int i = 0; i < config_.n_layer; ++i) {
+    const auto& b = weights_.blocks[i];
+    const std::string l = "int8." + std::to_string(i) + ".";
+    add(b.att_key, l + "att.key");
+    add(b.att_value, l + "att.value");
+    add(b.att_receptance, l + "att.receptance");
+    add(b.att_output, l + "att.output");
+    add(b.ffn_key, l + "ffn.key");
+    add(b.ffn_receptance, l + "ffn.receptance");
+    add(b.ffn_value, l + "ffn.value");
+  }
+  add(weights_.head, "int8.head");
+  space_.fence();
+  int8_ = std::move(q);
+}
+
+template <class ExecSpace, class Scalar>
+std::size_t Model<v4, ExecSpace, Scalar>::step_weight_bytes() const {
+  std::size_t bytes = 0;
+  for (const TensorSpec& s : specs_) {
+    if (s.name == "emb.weight") bytes += s.cols * sizeof(Scalar);  // one row
+    else if (!s.is_matrix() || !int8_) bytes += s.size() * sizeof(Scalar);
+  }
+  if (int8_)
+    for (const auto& m : int8_->matrices) bytes += m.bytes();
+  return bytes;
 }
 
 }  // namespace rwkv

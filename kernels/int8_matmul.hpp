@@ -1,0 +1,170 @@
+// int8 weights for inference, after the RWKV README's scheme for matrices with outliers: a weight
+// W [out, in] is stored as int8 q with a factor per column and one per row,
+//   W[i, j] ~ q[i, j] * col[j] * row[i],    q in [-127, 127]
+// so that y = x W^T is computed as y[n, i] = row[i] * sum_j q[i, j] * (col[j] * x[n, j]).
+// An outlier column or row gets its own large factor instead of coarsening every other weight.
+// The rounding error of W[i, j] is at most col[j] * row[i] / 2, so the squared error of (W v)[i]
+// grows with row[i]^2 sum_j col[j]^2 v[j]^2: the factors should be as small as
+// |W[i, j]| <= 127 col[j] row[i] allows, for every row and column at once. quantize_int8 fits
+// them from two starts and keeps the fit whose weights lose least relative to their own size.
+#pragma once
+
+#include <rwkv/instantiate.hpp>
+#include <rwkv/kernels/matrix_loops.hpp>
+#include <rwkv/kokkos_compat.hpp>
+#include <rwkv/vector_math.hpp>
+#include <rwkv/views.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace rwkv {
+
+template <class ExecSpace, class Scalar>
+struct Int8Matrix {
+  Kokkos::View<std::int8_t**, Kokkos::LayoutRight, typename ExecSpace::memory_space> q;  // [out, in]
+  Vector<ExecSpace, Scalar> col;  // [in]
+  Vector<ExecSpace, Scalar> row;  // [out]
+
+  Int8Matrix() = default;
+  Int8Matrix(const std::string& label, int out, int in)
+      : q(Kokkos::view_alloc(label + ".q", Kokkos::WithoutInitializing), out, in), col(label + ".col", in),
+        row(label + ".row", out) {}
+  std::size_t bytes() const { return q.size() + (col.size() + row.size()) * sizeof(Scalar); }
+};
+
+inline constexpr int int8_factor_rounds = 4;
+
+namespace int8_detail {
+
+// Coordinate descent from one side: that side's factors start at its lines' largest |W| (an
+// outlier line there keeps its large factor to itself), then each side in turn is set to the
+// least factors the bound allows given the other. columns_first false: rows start.
+template <class ExecSpace, class Scalar>
+void fit_factors(const ExecSpace& space, const Vector<ExecSpace, Scalar>& col, const Vector<ExecSpace, Scalar>& row,
+                 ConstMatrix<ExecSpace, Scalar> W, bool columns_first) {
+  const int rows = int(W.extent(0)), cols = int(W.extent(1));
+  // start: factor = the line's largest |W|; else the least with |W| <= 127 * factor * other.
+  // An all-zero line gets 1.
+  const auto fit_cols = [&](bool start) {
+    Kokkos::parallel_for(
+        "rwkv::quantize_int8_cols", Kokkos::RangePolicy<ExecSpace>(space, 0, cols), KOKKOS_LAMBDA(int j) {
+          Scalar m = 0;
+          for (int i = 0; i < rows; ++i) m = max_of(m, kmath::fabs(W(i, j)) / (start ? Scalar(1) : row(i)));
+          col(j) = m > Scalar(0) ? (start ? m : m / Scalar(127)) : Scalar(1);
+        });
+  };
+  const auto fit_rows = [&](bool start) {
+    Kokkos::parallel_for(
+        "rwkv::quantize_int8_rows", Kokkos::RangePolicy<ExecSpace>(space, 0, rows), KOKKOS_LAMBDA(int i) {
+          Scalar m = 0;
+          for (int j = 0; j < cols; ++j) m = max_of(m, kmath::fabs(W(i, j)) / (start ? Scalar(1) : col(j)));
+          row(i) = m > Scalar(0) ? (start ? m : m / Scalar(127)) : Scalar(1);
+        });
+  };
+  if (columns_first)
+    fit_cols(true);
+  else
+    fit_rows(true);
+  for (int round = 0; round < int8_factor_rounds; ++round) {
+    if (columns_first) {
+      fit_rows(false);
+      fit_cols(false);
+    } else {
+      fit_cols(false);
+      fit_rows(false);
+    }
+  }
+}
+
+// sum_ij min(1, (step_ij / W_ij)^2) with step_ij = col_j row_i: the squared relative rounding
+// error bound of every weight, capped at 1 (a weight rounded to zero loses all of itself).
+template <class ExecSpace, class Scalar>
+double relative_error(const ExecSpace& space, ConstVector<ExecSpace, Scalar> col, ConstVector<ExecSpace, Scalar> row,
+                      ConstMatrix<ExecSpace, Scalar> W) {
+  const int cols = int(W.extent(1));
+  double total = 0;
+  Kokkos::parallel_reduce(
+      "rwkv::quantize_int8_error", Kokkos::RangePolicy<ExecSpace>(space, 0, int(W.extent(0))),
+      KOKKOS_LAMBDA(int i, double& acc) {
+        for (int j = 0; j < cols; ++j) {
+          const double step = double(col(j)) * double(row(i)), w = kmath::fabs(double(W(i, j)));
+          acc += step >= w ? 1.0 : (step / w) * (step / w);
+        }
+      },
+      total);
+  return total;
+}
+
+}  // namespace int8_detail
+
+// Fits the factors starting from each side and keeps the pair with the smaller relative error:
+// starting from the columns isolates outlier columns, starting from the rows outlier rows.
+template <class ExecSpace, class Scalar>
+void quantize_int8(const ExecSpace& space, const Int8Matrix<ExecSpace, Scalar>& out, ConstMatrix<ExecSpace, Scalar> W) {
+  const int rows = int(W.extent(0)), cols = int(W.extent(1));
+  Vector<ExecSpace, Scalar> other_col("int8_col", cols), other_row("int8_row", rows);
+  int8_detail::fit_factors(space, out.col, out.row, W, true);
+  int8_detail::fit_factors(space, other_col, other_row, W, false);
+  if (int8_detail::relative_error<ExecSpace, Scalar>(space, other_col, other_row, W) <
+      int8_detail::relative_error<ExecSpace, Scalar>(space, out.col, out.row, W)) {
+    Kokkos::deep_copy(space, out.col, other_col);
+    Kokkos::deep_copy(space, out.row, other_row);
+  }
+  const auto q = out.q;
+  const auto col = out.col, row = out.row;
+  for_each_element("rwkv::quantize_int8", space, rows, cols, KOKKOS_LAMBDA(int i, int j) {
+    const Scalar scaled = W(i, j) / (col(j) * row(i));
+    const Scalar clamped = min_of(Scalar(127), max_of(Scalar(-127), scaled));
+    q(i, j) = std::int8_t(clamped < Scalar(0) ? clamped - Scalar(0.5) : clamped + Scalar(0.5));
+  });
+}
+
+// y = x W^T with W in int8 (overwrites y); x [N, in], y [N, out].
+//   device: a team per output row i, its threads across the inputs;
+//   host:   a thread per output row, the inputs in a simd loop.
+template <class ExecSpace, class Scalar>
+void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y, ConstMatrix<ExecSpace, Scalar> x,
+                         const Int8Matrix<ExecSpace, Scalar>& W) {
+  const int N = int(x.extent(0)), in = int(x.extent(1)), out = int(W.q.extent(0));
+  const auto q = W.q;
+  const auto col = W.col, row = W.row;
+  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+    Kokkos::parallel_for(
+        "rwkv::int8_matmul_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, out), KOKKOS_LAMBDA(int i) {
+          for (int n = 0; n < N; ++n) {
+            Scalar acc = 0;
+            RWKV_HOST_SIMD_REDUCTION(+ : acc)
+            for (int j = 0; j < in; ++j) acc += Scalar(q(i, j)) * (col(j) * x(n, j));
+            y(n, i) = row(i) * acc;
+          }
+        });
+  } else {
+    using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+    Kokkos::parallel_for(
+        "rwkv::int8_matmul_forward", Kokkos::TeamPolicy<ExecSpace>(space, out, Kokkos::AUTO),
+        KOKKOS_LAMBDA(const Team& team) {
+          const int i = team.league_rank();
+          for (int n = 0; n < N; ++n) {
+            Scalar acc = 0;
+            Kokkos::parallel_reduce(
+                Kokkos::TeamThreadRange(team, in),
+                [&](int j, Scalar& sum) { sum += Scalar(q(i, j)) * (col(j) * x(n, j)); }, acc);
+            Kokkos::single(Kokkos::PerTeam(team), [&]() { y(n, i) = row(i) * acc; });
+          }
+        });
+  }
+}
+
+#define RWKV_INT8_MATMUL_INSTANTIATE(PREFIX, SPACE, SCALAR)                                                  \
+  PREFIX template void quantize_int8<SPACE, SCALAR>(const SPACE&, const Int8Matrix<SPACE, SCALAR>&,        \
+                                                    ConstMatrix<SPACE, SCALAR>);                            \
+  PREFIX template void int8_matmul_forward<SPACE, SCALAR>(const SPACE&, const Matrix<SPACE, SCALAR>&,      \
+                                                          ConstMatrix<SPACE, SCALAR>,                       \
+                                                          const Int8Matrix<SPACE, SCALAR>&);
+
+#define RWKV_INT8_MATMUL_EXTERN(SPACE, SCALAR) RWKV_INT8_MATMUL_INSTANTIATE(extern, SPACE, SCALAR)
+RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_INT8_MATMUL_EXTERN)
+#undef RWKV_INT8_MATMUL_EXTERN
+
+}  // namespace rwkv
