@@ -2,14 +2,13 @@
 // in the same run: a step costs about 6 x (parameters outside the embedding) FLOPs per token, so
 // at the best sgemm rate `ceiling` the fastest possible rate is ceiling / (6 P) tokens/s.
 // Prints one JSON line (benchmarks/train_vs_pytorch.sh adds the PyTorch reference).
+#include "ceilings.hpp"
 #include "cli.hpp"
 
-#include <rwkv/kernels/gemm.hpp>
 #include <rwkv/model_v4.hpp>
 #include <rwkv/optimizer.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <random>
 #include <vector>
@@ -18,27 +17,8 @@ namespace {
 
 using namespace rwkv;
 using Space = Kokkos::DefaultExecutionSpace;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Best of `repeats` timed y = x W^T products on n x n matrices: the sgemm rate this run can reach.
-double sgemm_ceiling_gflops(int n, int repeats) {
-  Matrix<Space, float> x("x", n, n), w("w", n, n), y("y", n, n);
-  Kokkos::deep_copy(x, 1.0f);
-  Kokkos::deep_copy(w, 0.5f);
-  Space space;
-  matmul_forward(space, y, x, w);
-  space.fence();
-  double best = 0;
-  for (int r = 0; r < repeats; ++r) {
-    const auto t0 = Clock::now();
-    matmul_forward(space, y, x, w);
-    space.fence();
-    best = std::max(best, 2.0 * n * double(n) * n / seconds_since(t0) / 1e9);
-  }
-  return best;
-}
+using bench::Clock;
+using bench::seconds_since;
 
 struct Options {
   ModelConfig config{6, 512, 0, 256};
@@ -47,7 +27,7 @@ struct Options {
 };
 
 int run(const Options& o) {
-  const double ceiling = sgemm_ceiling_gflops(o.gemm_size, 5);
+  const double ceiling = bench::sgemm_ceiling_gflops(o.gemm_size, 5);
   Model<v4, Space, float> model(o.config, TrainingShape{o.batch, o.ctx_len, o.recompute});
   model.initialize(1);
   OptimizerConfig oc;

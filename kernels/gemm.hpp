@@ -13,6 +13,7 @@
 
 #include <rwkv/instantiate.hpp>
 #include <rwkv/kernels/gemm_portable.hpp>
+#include <rwkv/vector_math.hpp>
 #include <rwkv/views.hpp>
 
 #include <type_traits>
@@ -20,7 +21,6 @@
 // The library links Kokkos Kernels; the header check serves compile-only builds against a Kokkos
 // that comes without it (scripts/check-kokkos5.sh), where the portable kernel takes every call.
 #if __has_include(<KokkosBlas3_gemm.hpp>)
-#include <KokkosBlas2_gemv.hpp>
 #include <KokkosBlas3_gemm.hpp>
 #define RWKV_GEMM_HAS_KOKKOS_KERNELS 1
 #else
@@ -66,38 +66,59 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
   }
 }
 
-// y = W x for one row (x, y: rows of [1, n] matrices): a matrix-vector product, which the vendor
-// BLAS runs at memory bandwidth where a one-row gemm does not (RNN-mode steps).
-template <class ExecSpace, class Scalar>
-void vendor_gemv(const ExecSpace& space, ConstMatrix<ExecSpace, Scalar> W, ConstMatrix<ExecSpace, Scalar> x,
-                 const Matrix<ExecSpace, Scalar>& y) {
-  const auto x_row = Kokkos::subview(x, 0, Kokkos::ALL);
-  const auto y_row = Kokkos::subview(y, 0, Kokkos::ALL);
-  using ViewSpace = typename Matrix<ExecSpace, Scalar>::execution_space;
-  if constexpr (std::is_same_v<ExecSpace, ViewSpace>) {
-#if KOKKOS_VERSION >= 40000
-    KokkosBlas::gemv(space, "N", Scalar(1), W, x_row, Scalar(0), y_row);
-#else
-    KokkosBlas::gemv("N", Scalar(1), W, x_row, Scalar(0), y_row);
-#endif
-  } else {
-    space.fence();
-    KokkosBlas::gemv("N", Scalar(1), W, x_row, Scalar(0), y_row);
-    ViewSpace().fence();
-  }
-}
 #endif
 
 }  // namespace gemm_detail
 
-// y = x W^T (overwrites y); one row x goes as the matrix-vector product y = W x.
+// y = x W^T for a few rows x (RNN-mode steps), where every weight is read once and the product
+// is bound by memory bandwidth: a dot product per output, over contiguous rows of W (a one-row
+// gemm wastes the bandwidth on packing, and Kokkos Kernels' gemv does not reach the vendor BLAS
+// for LayoutRight vectors).
+//   device: a team per output, its threads across the inputs;
+//   host:   a thread per output, the inputs in a simd loop.
+template <class ExecSpace, class Scalar>
+void matmul_forward_few_rows(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y,
+                             ConstMatrix<ExecSpace, Scalar> x, ConstMatrix<ExecSpace, Scalar> W) {
+  const int N = int(x.extent(0)), in = int(x.extent(1)), out = int(W.extent(0));
+  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+    Kokkos::parallel_for(
+        "rwkv::matmul_forward_few_rows", Kokkos::RangePolicy<ExecSpace>(space, 0, out), KOKKOS_LAMBDA(int i) {
+          const Scalar* wi = &W(i, 0);  // raw rows vectorize better than the views' accessors
+          for (int n = 0; n < N; ++n) {
+            const Scalar* xn = &x(n, 0);
+            Scalar acc = 0;
+            RWKV_HOST_SIMD_REDUCTION(+ : acc)
+            for (int j = 0; j < in; ++j) acc += wi[j] * xn[j];
+            y(n, i) = acc;
+          }
+        });
+  } else {
+    using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+    Kokkos::parallel_for(
+        "rwkv::matmul_forward_few_rows", Kokkos::TeamPolicy<ExecSpace>(space, out, Kokkos::AUTO),
+        KOKKOS_LAMBDA(const Team& team) {
+          const int i = team.league_rank();
+          for (int n = 0; n < N; ++n) {
+            Scalar acc = 0;
+            Kokkos::parallel_reduce(
+                Kokkos::TeamThreadRange(team, in), [&](int j, Scalar& sum) { sum += W(i, j) * x(n, j); }, acc);
+            Kokkos::single(Kokkos::PerTeam(team), [&]() { y(n, i) = acc; });
+          }
+        });
+  }
+}
+
+// Rows up to which matmul_forward takes matmul_forward_few_rows.
+inline constexpr int matmul_few_rows = 1;
+
+// y = x W^T (overwrites y); a single row goes to matmul_forward_few_rows.
 template <class ExecSpace, class Scalar>
 void matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y, ConstMatrix<ExecSpace, Scalar> x,
                     ConstMatrix<ExecSpace, Scalar> W) {
 #if RWKV_GEMM_HAS_KOKKOS_KERNELS
   if constexpr (gemm_detail::use_vendor_blas<Scalar>) {
-    if (x.extent(0) == 1 && x.extent(1) > 0)
-      gemm_detail::vendor_gemv(space, W, x, y);
+    if (int(x.extent(0)) <= matmul_few_rows)
+      matmul_forward_few_rows(space, y, x, W);
     else
       gemm_detail::vendor_gemm(space, "N", "T", x, W, Scalar(0), y);
     return;
@@ -126,7 +147,9 @@ void matmul_backward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& dx
                                                      ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, SCALAR>); \
   PREFIX template void matmul_backward<SPACE, SCALAR>(                                                        \
       const SPACE&, const Matrix<SPACE, SCALAR>&, const Matrix<SPACE, SCALAR>&, ConstMatrix<SPACE, SCALAR>,     \
-      ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, SCALAR>);
+      ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, SCALAR>);                                               \
+  PREFIX template void matmul_forward_few_rows<SPACE, SCALAR>(                                                \
+      const SPACE&, const Matrix<SPACE, SCALAR>&, ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, SCALAR>);
 
 #define RWKV_GEMM_EXTERN(SPACE, SCALAR) RWKV_GEMM_INSTANTIATE(extern, SPACE, SCALAR)
 RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_GEMM_EXTERN)

@@ -202,3 +202,16 @@ TEMPLATE_LIST_TEST_CASE("matmul_backward matches central finite differences of s
     }
   }
 }
+
+TEMPLATE_LIST_TEST_CASE("matmul_forward_few_rows matches plain double products", "[gemm]", Spaces) {
+  for (const Shape s : {Shape{1, 1, 1}, Shape{1, 77, 13}, Shape{2, 40, 9}, Shape{3, 300, 5}}) {
+    CAPTURE(s.N, s.in, s.out);
+    HostMatrix<float> x("x", s.N, s.in), W("W", s.out, s.in);
+    fill_uniform(x, 11 + s.N);
+    fill_uniform(W, 12 + s.in);
+    Matrix<TestType, float> y("y", s.N, s.out);
+    matmul_forward_few_rows(TestType(), y, to_device<TestType>(x), to_device<TestType>(W));
+    const Product ref = reference_forward(as_doubles(x), as_doubles(W), s);
+    CHECK(count_outside<float>(as_doubles(to_host(y)), {}, ref, s.in) == 0);
+  }
+}
