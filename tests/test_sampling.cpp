@@ -247,7 +247,7 @@ TEST_CASE("SamplerConfig validation names the field and the value", "[sampling]"
   rejects([](SamplerConfig& c) { c.frequency_penalty = NAN; }, "frequency_penalty");
 }
 
-TEST_CASE("UniformStream is seeded, in [0, 1), and restored from seed and position", "[sampling]") {
+TEST_CASE("UniformStream is seeded and resumes from its seed and position", "[sampling]") {
   UniformStream a(7), b(7), c(8);
   std::vector<double> first;
   double sum = 0;
