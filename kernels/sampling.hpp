@@ -15,10 +15,13 @@
 // u in [0, 1) picks the token by the inverse of their cumulative sum.
 // Ties: each filter is a threshold on the probability value, so tokens of equal p are kept or dropped
 // together: top-k keeps more than k tokens, and top-p more than the smallest set, exactly when equal
-// probabilities straddle the boundary. The result never depends on token order.
+// probabilities straddle the boundary. The kept set never depends on token order.
 // Thresholds: by bisection over the bit patterns of w in [0, 1] (non-negative doubles order as their
 // bits) with team-parallel reductions over V; no sort. One team per row; w lives in a caller-provided
-// double scratch [rows, V], allocated once.
+// double scratch [rows, V], allocated once. All arithmetic is in double, whatever the logits' Scalar.
+// Determinism: the same logits and uniform give the same token on the same space and team size
+// (Kokkos reduces a team in a fixed order; a team size change could move a top-p boundary that lies
+// within rounding of top_p, nothing else).
 #pragma once
 
 #include <rwkv/instantiate.hpp>
