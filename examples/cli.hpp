@@ -11,7 +11,12 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <stdexcept>
 #include <string>
+
+#ifndef RWKV_DEFAULT_DATA_DIR
+#define RWKV_DEFAULT_DATA_DIR "/opt/rwkv-kokkos/data"
+#endif
 
 namespace rwkv::cli {
 
@@ -70,6 +75,18 @@ int guarded_main(const char* program, Body&& body) {
     std::fprintf(stderr, "%s: error: %s\n", program, e.what());
     return 1;
   }
+}
+
+// The tokenizer spec for --tokenizer (load_tokenizer's argument); when none is given, the one a
+// checkpoint's vocabulary implies: bytes for 256 tokens, the GPT-NeoX BPE of the Pile models (which
+// scripts/setup.sh installs) for 50277.
+inline std::string tokenizer_spec(const std::string& given, int vocab_size) {
+  if (!given.empty()) return given;
+  if (vocab_size == 256) return "bytes";
+  if (vocab_size == 50277) return RWKV_DEFAULT_DATA_DIR "/20B_tokenizer.json";
+  throw std::invalid_argument("a vocabulary of " + std::to_string(vocab_size) +
+                              " tokens has no default tokenizer: give --tokenizer (bytes, a tokenizer.json or a "
+                              "World vocab .txt)");
 }
 
 // "1h02m", "3m07s", "42s"

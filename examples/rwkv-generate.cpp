@@ -1,0 +1,127 @@
+// rwkv-generate: continues a prompt with a checkpoint in RNN mode. The prompt runs as one parallel
+// prefill, then tokens are sampled on the device one at a time and printed as they come. The
+// state can be read from and written to HDF5, to continue a conversation later; the last line
+// (on stderr, so stdout holds only text) gives the prefill and generation speeds.
+#include "cli.hpp"
+
+#include <rwkv/checkpoint.hpp>
+#include <rwkv/kernels/sampling.hpp>
+#include <rwkv/model_v4.hpp>
+#include <rwkv/tokenizer.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace rwkv;
+using Space = Kokkos::DefaultExecutionSpace;
+using GenModel = Model<v4, Space, float>;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string model, prompt, prompt_file, tokenizer, state_in, state_out;
+  SamplerConfig sampling;
+  int max_tokens = 200, threads = 0, stop_token = -1;
+  std::uint64_t seed = 42;
+  bool int8 = false;
+};
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open prompt file");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+int generate(const Options& o) {
+  const ModelConfig config = read_config(o.model);
+  const auto tokenizer = load_tokenizer(cli::tokenizer_spec(o.tokenizer, config.vocab_size));
+  const std::string text = o.prompt_file.empty() ? o.prompt : read_file(o.prompt_file);
+  const std::vector<Token> prompt = tokenizer->encode(text);
+  if (prompt.empty()) throw std::invalid_argument("the prompt is empty: give --prompt TEXT or --prompt-file F");
+  for (const Token t : prompt)
+    if (int(t) >= config.vocab_size)
+      throw std::invalid_argument("the prompt encodes to token " + std::to_string(t) + ", outside the model's " +
+                                  std::to_string(config.vocab_size) + "-token vocabulary (wrong --tokenizer?)");
+
+  GenModel model(config, inference_only);
+  load_model(o.model, model);
+  if (o.int8) model.quantize_int8();
+  const GenModel::State state = o.state_in.empty() ? model.new_state() : load_state<Space, float>(o.state_in, config);
+  if (state.slots() != 1)
+    throw std::invalid_argument(o.state_in + ": holds " + std::to_string(state.slots()) + " sequences, not 1");
+  Sampler<Space, float> sampler(model.space(), config.vocab_size, o.sampling, o.seed);
+
+  std::vector<int> ids(prompt.begin(), prompt.end());
+  GenModel::TokenView tokens("prompt", ids.size());
+  Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(ids.data(), ids.size()));
+  auto t0 = Clock::now();
+  const Matrix<Space, float>* logits = &model.infer(tokens, int(ids.size()), state);
+  Kokkos::fence();
+  const double prefill_seconds = seconds_since(t0);
+
+  t0 = Clock::now();
+  int generated = 0;
+  for (; generated < o.max_tokens; ++generated) {
+    const int token = sampler.sample(Kokkos::subview(*logits, 0, Kokkos::ALL));
+    if (token == o.stop_token) break;
+    const std::string piece = tokenizer->token_bytes(Token(token));
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    logits = &model.step(token, state);  // the state then holds every token printed
+  }
+  Kokkos::fence();
+  const double generate_seconds = seconds_since(t0);
+  std::printf("\n");
+  if (!o.state_out.empty()) save_state(o.state_out, config, state);
+  std::fprintf(stderr, "rwkv-generate: prefill %zu tokens at %.1f tokens/s, generated %d tokens at %.1f tokens/s%s\n",
+               ids.size(), ids.size() / prefill_seconds, generated, generated / generate_seconds,
+               o.int8 ? " (int8 weights)" : "");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return cli::guarded_main("rwkv-generate", [&]() -> int {
+    Options o;
+    namespace po = cli::po;
+    po::options_description d("options");
+    d.add_options()
+        ("model", po::value(&o.model)->required(), "checkpoint (HDF5)")
+        ("prompt", po::value(&o.prompt), "prompt text")
+        ("prompt-file", po::value(&o.prompt_file), "read the prompt from this file")
+        ("tokenizer", po::value(&o.tokenizer), "bytes, a Hugging Face tokenizer.json or an RWKV World vocab .txt "
+                                               "(default: bytes for vocab 256, GPT-NeoX for 50277)")
+        ("max-tokens", po::value(&o.max_tokens)->default_value(200), "tokens to generate")
+        ("stop-token", po::value(&o.stop_token)->default_value(-1), "stop when this token is sampled (e.g. 0)")
+        ("seed", po::value(&o.seed)->default_value(42), "sampling seed")
+        ("temperature", po::value(&o.sampling.temperature)->default_value(1.0), "0: greedy")
+        ("top-k", po::value(&o.sampling.top_k)->default_value(0), "keep the k most probable tokens (0: off)")
+        ("top-p", po::value(&o.sampling.top_p)->default_value(0.85), "keep the smallest set of mass >= p (1: off)")
+        ("top-a", po::value(&o.sampling.top_a)->default_value(0.0), "drop p < a * p_max^2 (0: off)")
+        ("top-p-x", po::value(&o.sampling.top_p_x)->default_value(0.0), "also keep every token with p > x (0: off)")
+        ("presence-penalty", po::value(&o.sampling.presence_penalty)->default_value(0.0), "subtract from seen tokens' logits")
+        ("frequency-penalty", po::value(&o.sampling.frequency_penalty)->default_value(0.0), "subtract per occurrence")
+        ("state-in", po::value(&o.state_in), "start from this state (HDF5, from --state-out)")
+        ("state-out", po::value(&o.state_out), "write the final state here (HDF5)")
+        ("int8", po::bool_switch(&o.int8), "int8 weights (every matrix, head included)")
+        ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
+    const auto vm = cli::parse(argc, argv, d,
+                               "usage: rwkv-generate --model CKPT (--prompt TEXT | --prompt-file F) [--max-tokens N]");
+    if (!vm) return 0;
+    if (o.prompt.empty() == o.prompt_file.empty())
+      throw std::invalid_argument("give exactly one of --prompt and --prompt-file");
+    if (o.max_tokens < 0) throw std::invalid_argument("--max-tokens must not be negative");
+    validate(o.sampling);
+    cli::KokkosRuntime runtime(o.threads);
+    return generate(o);
+  });
+}
