@@ -24,6 +24,7 @@ struct Options {
   std::string model, data, dump_logits;
   int ctx_len = 256, batch = 8, threads = 0;
   long max_windows = 0;
+  bool int8 = false;
 };
 
 void dump_logits(const std::string& path, EvalModel& model, const std::vector<std::int32_t>& inputs, int T) {
@@ -58,9 +59,11 @@ int evaluate(const Options& o) {
   const TokenData data = load_tokens(o.data, config.vocab_size);
   const int T = o.ctx_len;
   const int B = o.dump_logits.empty() ? o.batch : 1;
-  EvalModel model(config, TrainingShape{B, T, false});
+  // RNN mode needs no training buffers: int8 evaluation goes through it.
+  EvalModel model(config, o.int8 ? inference_only : TrainingShape{B, T, false});
   load_model(o.model, model);
   if (!o.dump_logits.empty()) {
+    if (o.int8) throw std::invalid_argument("--dump-logits writes the float model's logits: drop --int8");
     if (data.tokens.size() < std::size_t(T))
       throw std::runtime_error(o.data + ": --dump-logits needs " + std::to_string(T) + " tokens, the file has " + std::to_string(data.tokens.size()));
     std::vector<std::int32_t> first(data.tokens.begin(), data.tokens.begin() + T);
@@ -70,11 +73,14 @@ int evaluate(const Options& o) {
   }
   if (sequential_window_count(data.tokens.size(), T) == 0)
     throw std::runtime_error(o.data + ": fewer than ctx-len + 1 = " + std::to_string(T + 1) + " tokens");
-  const WindowedLoss result = windowed_loss(model, std::span<const Token>(data.tokens), std::size_t(o.max_windows));
+  const std::span<const Token> tokens(data.tokens);
+  if (o.int8) model.quantize_int8();
+  const WindowedLoss result = o.int8 ? windowed_loss_rnn(model, tokens, T, B, std::size_t(o.max_windows))
+                                     : windowed_loss(model, tokens, std::size_t(o.max_windows));
   const double loss = result.mean;
   const std::size_t counted = result.tokens;
-  std::printf("rwkv-eval: %s on %s: %zu tokens in %zu windows of %d\n", o.model.c_str(), o.data.c_str(), counted,
-              (counted + T - 1) / T, T);
+  std::printf("rwkv-eval: %s on %s: %zu tokens in %zu windows of %d%s\n", o.model.c_str(), o.data.c_str(), counted,
+              (counted + T - 1) / T, T, o.int8 ? " (int8 weights, RNN mode)" : "");
   std::printf("loss %.6f nats/token, %.6f bits/token\n", loss, loss / std::log(2.0));
   return 0;
 }
@@ -93,6 +99,7 @@ int main(int argc, char** argv) {
         ("batch", po::value(&o.batch)->default_value(8), "windows per forward pass")
         ("max-windows", po::value(&o.max_windows)->default_value(0), "evaluate at most N windows (0: all)")
         ("dump-logits", po::value(&o.dump_logits), "write the logits [T, V] of the first T tokens to this HDF5 file")
+        ("int8", po::bool_switch(&o.int8), "evaluate with int8 weights (RNN mode)")
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
     const auto vm = cli::parse(argc, argv, d, "usage: rwkv-eval --model CKPT --data FILE [--ctx-len T] [--dump-logits OUT.h5]");
     if (!vm) return 0;

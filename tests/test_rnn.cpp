@@ -3,6 +3,7 @@
 #include "model_support.hpp"
 
 #include <rwkv/checkpoint.hpp>
+#include <rwkv/evaluate.hpp>
 #include <rwkv/model_v4.hpp>
 
 #include <catch2/catch.hpp>
@@ -166,4 +167,20 @@ TEST_CASE("a saved and loaded state continues generation identically", "[rnn][ch
                     Catch::Contains(path) && Catch::Contains("'vocab_size' is 23, the model has 24"));
   CHECK_THROWS_WITH((load_state<Space, float>("missing_state.h5", config)), Catch::Contains("not an HDF5 file"));
   std::remove(path.c_str());
+}
+
+TEST_CASE("RNN-mode evaluation equals the parallel one, partial last batch included", "[rnn][evaluate]") {
+  const ModelConfig config{2, 16, 0, 19};
+  const int T = 6, B = 4;
+  Model<v4, Space, double> model(config, TrainingShape{B, T, false});
+  randomize_weights(model, 31, 0.5);
+  std::vector<Token> tokens;
+  for (int t : random_tokens(7 * T + 1, config.vocab_size, 32)) tokens.push_back(Token(t));  // 7 windows: 4 + 3
+  const WindowedLoss parallel = windowed_loss(model, std::span<const Token>(tokens));
+  const WindowedLoss rnn = windowed_loss_rnn(model, std::span<const Token>(tokens), T, 3);
+  CHECK(parallel.tokens == std::size_t(7 * T));
+  CHECK(rnn.tokens == parallel.tokens);
+  CHECK(std::abs(rnn.mean - parallel.mean) < 1e-12);
+  const WindowedLoss first_five = windowed_loss(model, std::span<const Token>(tokens), 5);
+  CHECK(first_five.tokens == std::size_t(5 * T));
 }

@@ -298,7 +298,8 @@ void Model<v4, ExecSpace, Scalar>::layer_infer(int i, int T, const State& state,
   const auto x = rows(work.x), a = rows(work.a), xk = rows(work.xk), xv = rows(work.xv), xr = rows(work.xr);
   const auto k = rows(work.k), v = rows(work.v), r = rows(work.r), y = rows(work.y);
   const auto gate = rows(work.gate), gated = rows(work.gated), branch = rows(work.branch);
-  const auto mean = rows(work.mean), rstd = rows(work.rstd), ffn_k = rows(work.ffn_k);
+  const auto mean = rows(work.mean), rstd = rows(work.rstd);
+  const auto ffn_k = rows(work.ffn_k);
   // attention (time mix)
   layer_norm_forward(space_, a, mean, rstd, x, w.ln1_weight, w.ln1_bias);
   time_mix_forward(space_, T, xk, a, state.att_shift(i), w.att_time_mix_k);
