@@ -1,4 +1,5 @@
 #include <rwkv/data.hpp>
+#include <rwkv/quote.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -24,24 +25,6 @@ namespace fs = std::filesystem;
 
 [[noreturn]] void fail(const std::string& file, const std::string& field, const std::string& what) {
   throw std::runtime_error(file + ": " + field + ": " + what);
-}
-
-// Quoted, with bytes outside printable ASCII as \xNN, cut at 60 characters: keeps a message
-// about a garbage header on one readable line.
-std::string printable(std::string_view s) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (std::size_t i = 0; i < s.size() && i < 60; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += char(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out + (s.size() > 60 ? "'..." : "'");
 }
 
 struct InFile {
@@ -154,7 +137,7 @@ class DictParser {
       } else if (key == "shape" && !h.shape) {
         h.shape = tuple();
       } else {
-        fail(path_, "header", "unexpected or repeated key " + printable(key));
+        fail(path_, "header", "unexpected or repeated key " + quoted_text(key));
       }
       if (!peek('}')) expect(',');
     }
@@ -166,7 +149,7 @@ class DictParser {
 
  private:
   [[noreturn]] void error(const std::string& wanted) {
-    fail(path_, "header", "expected " + wanted + " at offset " + std::to_string(i_) + ", found " + printable(s_.substr(i_)));
+    fail(path_, "header", "expected " + wanted + " at offset " + std::to_string(i_) + ", found " + quoted_text(s_.substr(i_)));
   }
   void skip_space() {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
@@ -339,7 +322,7 @@ TokenData read_npy(const std::string& path, int vocab_size) {
   unsigned char pre[12] = {};
   f.read(0, pre, std::size_t(std::min<std::uint64_t>(f.size, sizeof pre)), "magic");
   const std::string_view magic(reinterpret_cast<const char*>(pre), std::size_t(std::min<std::uint64_t>(f.size, 6)));
-  if (magic != "\x93NUMPY") fail(path, "magic", printable(magic) + " is not the .npy magic '\\x93NUMPY'");
+  if (magic != "\x93NUMPY") fail(path, "magic", quoted_text(magic) + " is not the .npy magic '\\x93NUMPY'");
   if (f.size < 8) fail(path, "version", "the file ends after " + std::to_string(f.size) + " bytes");
   const unsigned major = pre[6], minor = pre[7];
   const std::string version = std::to_string(major) + "." + std::to_string(minor);
@@ -357,7 +340,7 @@ TokenData read_npy(const std::string& path, int vocab_size) {
   if (!h.descr) fail(path, "descr", "missing from the header");
   if (!h.fortran_order) fail(path, "fortran_order", "missing from the header");
   if (!h.shape) fail(path, "shape", "missing from the header");
-  if (*h.descr != "<u2") fail(path, "descr", printable(*h.descr) + " is not supported (only '<u2', uint16)");
+  if (*h.descr != "<u2") fail(path, "descr", quoted_text(*h.descr) + " is not supported (only '<u2', uint16)");
   if (*h.fortran_order) fail(path, "fortran_order", "True is not supported (save a C-order array)");
   const auto& shape = *h.shape;
   if (shape.size() != 1 && shape.size() != 2)
@@ -386,7 +369,7 @@ TokenData read_binidx(const std::string& path, int vocab_size) {
   unsigned char hdr[idx_header_bytes] = {};
   idx.read(0, hdr, std::size_t(std::min(idx.size, idx_header_bytes)), "header");
   const std::string_view magic(reinterpret_cast<const char*>(hdr), std::size_t(std::min<std::uint64_t>(idx.size, 9)));
-  if (magic != idx_magic) fail(ip, "magic", printable(magic) + " is not the binidx magic 'MMIDIDX\\x00\\x00'");
+  if (magic != idx_magic) fail(ip, "magic", quoted_text(magic) + " is not the binidx magic 'MMIDIDX\\x00\\x00'");
   if (idx.size < idx_header_bytes)
     fail(ip, "header", "the file ends after " + std::to_string(idx.size) + " bytes, inside the " +
                            std::to_string(idx_header_bytes) + "-byte header");

@@ -1,6 +1,5 @@
-// Loss of a model over held-out tokens: sequential windows of the model's ctx_len (data.hpp),
-// batch rows at a time; rows past the last window do not count. windowed_loss_rnn: the same in
-// RNN mode.
+// Loss of a model over held-out tokens: sequential windows (data.hpp), in parallel mode or in RNN
+// mode, several windows per pass.
 #pragma once
 
 #include <rwkv/data.hpp>
@@ -21,24 +20,24 @@ struct WindowedLoss {
   std::size_t tokens = 0;   // predicted tokens
 };
 
-// At most max_windows windows (0: all). Model: a Model<...> (forward, row_losses, shape).
-template <class ModelT>
-WindowedLoss windowed_loss(ModelT& model, std::span<const Token> tokens, std::size_t max_windows = 0) {
-  const int B = model.shape().batch, T = model.shape().ctx_len;
+// The mean of row_losses(inputs, targets) over sequential windows of T tokens, B windows per call
+// (views of [B*T] token ids; the call returns the [B*T] per-token losses), at most max_windows
+// windows (0: all). Rows past the last window are filled with earlier data but do not count.
+template <class TokenView, class RowLosses>
+WindowedLoss mean_window_loss(std::span<const Token> tokens, int T, int B, std::size_t max_windows,
+                              RowLosses&& row_losses) {
   std::size_t windows = sequential_window_count(tokens.size(), T);
   if (max_windows > 0) windows = std::min(windows, max_windows);
   std::vector<std::int32_t> inputs(std::size_t(B) * T, 0), targets(std::size_t(B) * T, 0);
-  typename ModelT::TokenView input_view("eval_inputs", B * T), target_view("eval_targets", B * T);
+  TokenView input_view("eval_inputs", B * T), target_view("eval_targets", B * T);
   double sum = 0;
   WindowedLoss result;
   for (std::size_t first = 0; first < windows; first += B) {
-    // Rows past `windows` (when max_windows stops early) may be filled too; they do not count.
     const int rows = std::min(fill_sequential_batch(tokens, T, first, B, inputs, targets),
                               int(std::min<std::size_t>(B, windows - first)));
     Kokkos::deep_copy(input_view, Kokkos::View<const int*, Kokkos::HostSpace>(inputs.data(), inputs.size()));
     Kokkos::deep_copy(target_view, Kokkos::View<const int*, Kokkos::HostSpace>(targets.data(), targets.size()));
-    model.forward(input_view, target_view);
-    auto losses = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model.row_losses());
+    const auto losses = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), row_losses(input_view, target_view));
     for (int n = 0; n < rows * T; ++n) sum += losses(n);
     result.tokens += std::size_t(rows) * T;
   }
@@ -46,35 +45,32 @@ WindowedLoss windowed_loss(ModelT& model, std::span<const Token> tokens, std::si
   return result;
 }
 
-// The same windows through RNN mode (Model::infer from a fresh state per window, every position's
-// logits): how int8 weights, which only RNN mode uses, are evaluated. `slots` windows per pass.
+// Parallel mode, the model's training shape: batch windows of ctx_len.
+template <class ModelT>
+WindowedLoss windowed_loss(ModelT& model, std::span<const Token> tokens, std::size_t max_windows = 0) {
+  using TokenView = typename ModelT::TokenView;
+  return mean_window_loss<TokenView>(tokens, model.shape().ctx_len, model.shape().batch, max_windows,
+                                     [&](const TokenView& inputs, const TokenView& targets) {
+                                       model.forward(inputs, targets);
+                                       return model.row_losses();
+                                     });
+}
+
+// RNN mode (Model::infer from a fresh state per window, every position's logits), `slots`
+// windows of T per pass: how int8 weights, which only RNN mode uses, are evaluated.
 template <class ModelT>
 WindowedLoss windowed_loss_rnn(ModelT& model, std::span<const Token> tokens, int T, int slots,
                                std::size_t max_windows = 0) {
+  using TokenView = typename ModelT::TokenView;
   using Space = std::remove_cvref_t<decltype(model.space())>;
   using Scalar = typename std::remove_cvref_t<decltype(model.logits())>::non_const_value_type;
-  std::size_t windows = sequential_window_count(tokens.size(), T);
-  if (max_windows > 0) windows = std::min(windows, max_windows);
-  std::vector<std::int32_t> inputs(std::size_t(slots) * T, 0), targets(std::size_t(slots) * T, 0);
-  typename ModelT::TokenView input_view("eval_inputs", slots * T), target_view("eval_targets", slots * T);
   Vector<Space, Scalar> loss("eval_loss", slots * T), lse("eval_lse", slots * T);
   const auto state = model.new_state(slots);
-  double sum = 0;
-  WindowedLoss result;
-  for (std::size_t first = 0; first < windows; first += slots) {
-    const int rows = std::min(fill_sequential_batch(tokens, T, first, slots, inputs, targets),
-                              int(std::min<std::size_t>(slots, windows - first)));
-    Kokkos::deep_copy(input_view, Kokkos::View<const int*, Kokkos::HostSpace>(inputs.data(), inputs.size()));
-    Kokkos::deep_copy(target_view, Kokkos::View<const int*, Kokkos::HostSpace>(targets.data(), targets.size()));
+  return mean_window_loss<TokenView>(tokens, T, slots, max_windows, [&](const TokenView& inputs, const TokenView& targets) {
     state.reset(model.space());
-    const auto& logits = model.infer(input_view, T, state, true);
-    cross_entropy_forward(model.space(), loss, lse, logits, target_view);
-    const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), loss);
-    for (int n = 0; n < rows * T; ++n) sum += host(n);
-    result.tokens += std::size_t(rows) * T;
-  }
-  result.mean = result.tokens ? sum / double(result.tokens) : 0.0 / 0.0;
-  return result;
+    cross_entropy_forward(model.space(), loss, lse, model.infer(inputs, T, state, true), targets);
+    return loss;
+  });
 }
 
 }  // namespace rwkv

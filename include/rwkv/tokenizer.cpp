@@ -1,6 +1,7 @@
 // The Tokenizer interface's shared parts, the byte tokenizer, and load_tokenizer's detection.
 // The BPE and World tokenizers live in tokenizer_bpe.cpp and tokenizer_world.cpp.
 #include <rwkv/tokenizer.hpp>
+#include <rwkv/quote.hpp>
 
 #include <cctype>
 #include <filesystem>
@@ -51,24 +52,6 @@ class ByteTokenizer final : public Tokenizer {
   char bytes_[256];
 };
 
-// The start of a file, quoted, bytes outside printable ASCII as \xNN: shows what an unrecognized
-// file holds on one line.
-std::string quoted_start(const std::string& s) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (std::size_t i = 0; i < s.size() && i < 40; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += char(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out + (s.size() > 40 ? "'..." : "'");
-}
-
 // An RWKV World vocab line starts with digits, one space and a str or bytes literal.
 bool looks_like_world_vocab(const std::string& head) {
   std::size_t i = 0;
@@ -99,7 +82,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& spec) {
   if (first != std::string::npos && head[first] == '{') return load_bpe_tokenizer(spec);
   if (looks_like_world_vocab(head)) return load_world_tokenizer(spec);
   throw std::runtime_error(spec + ": file: neither a Hugging Face tokenizer.json (a JSON object) nor an RWKV World " +
-                           "vocab (lines '<id> <literal> <length>'); it starts with " + quoted_start(head));
+                           "vocab (lines '<id> <literal> <length>'); it starts with " + quoted_text(head, 40));
 }
 
 }  // namespace rwkv
