@@ -9,6 +9,7 @@
 #include <rwkv/model_v4.hpp>
 #include <rwkv/tokenizer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -27,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   std::string model, prompt, prompt_file, tokenizer, state_in, state_out;
   SamplerConfig sampling;
-  int max_tokens = 200, threads = 0, stop_token = -1;
+  int max_tokens = 200, threads = 0, stop_token = -1, max_prompt_tokens = 0, prefill_chunk = 1024;
   std::uint64_t seed = 42;
   bool int8 = false;
 };
@@ -46,6 +47,9 @@ int generate(const Options& o) {
   const std::string text = o.prompt_file.empty() ? o.prompt : read_file(o.prompt_file);
   const std::vector<Token> prompt = tokenizer->encode(text);
   if (prompt.empty()) throw std::invalid_argument("the prompt is empty: give --prompt TEXT or --prompt-file F");
+  if (o.max_prompt_tokens > 0 && prompt.size() > std::size_t(o.max_prompt_tokens))
+    throw std::invalid_argument("the prompt has " + std::to_string(prompt.size()) + " tokens, more than --max-prompt-tokens " +
+                                std::to_string(o.max_prompt_tokens));
   for (const Token t : prompt)
     if (int(t) >= config.vocab_size)
       throw std::invalid_argument("the prompt encodes to token " + std::to_string(t) + ", outside the model's " +
@@ -59,11 +63,19 @@ int generate(const Options& o) {
     throw std::invalid_argument(o.state_in + ": holds " + std::to_string(state.slots()) + " sequences, not 1");
   Sampler<Space, float> sampler(model.space(), config.vocab_size, o.sampling, o.seed);
 
-  std::vector<int> ids(prompt.begin(), prompt.end());
-  GenModel::TokenView tokens("prompt", ids.size());
-  Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(ids.data(), ids.size()));
+  // Prefill in chunks: the state carries over between them, so the result is the same for any
+  // chunk size, and memory stays bounded however long the prompt.
+  const std::vector<int> ids(prompt.begin(), prompt.end());
+  const int chunk = int(std::min<std::size_t>(ids.size(), std::size_t(o.prefill_chunk)));
+  GenModel::TokenView tokens("prompt", chunk);
   auto t0 = Clock::now();
-  const Matrix<Space, float>* logits = &model.infer(tokens, int(ids.size()), state);
+  const Matrix<Space, float>* logits = nullptr;
+  for (std::size_t first = 0; first < ids.size(); first += std::size_t(chunk)) {
+    const int T = int(std::min<std::size_t>(std::size_t(chunk), ids.size() - first));
+    const auto part = Kokkos::subview(tokens, std::make_pair(0, T));
+    Kokkos::deep_copy(part, Kokkos::View<const int*, Kokkos::HostSpace>(ids.data() + first, T));
+    logits = &model.infer(part, T, state);
+  }
   Kokkos::fence();
   const double prefill_seconds = seconds_since(t0);
 
@@ -101,6 +113,8 @@ int main(int argc, char** argv) {
         ("tokenizer", po::value(&o.tokenizer), "bytes, a Hugging Face tokenizer.json or an RWKV World vocab .txt "
                                                "(default: bytes for vocab 256, GPT-NeoX for 50277)")
         ("max-tokens", po::value(&o.max_tokens)->default_value(200), "tokens to generate")
+        ("max-prompt-tokens", po::value(&o.max_prompt_tokens)->default_value(0), "refuse longer prompts (0: no limit)")
+        ("prefill-chunk", po::value(&o.prefill_chunk)->default_value(1024), "prompt tokens per parallel pass")
         ("stop-token", po::value(&o.stop_token)->default_value(-1), "stop when this token is sampled (e.g. 0)")
         ("seed", po::value(&o.seed)->default_value(42), "sampling seed")
         ("temperature", po::value(&o.sampling.temperature)->default_value(1.0), "0: greedy")
@@ -120,6 +134,7 @@ int main(int argc, char** argv) {
     if (o.prompt.empty() == o.prompt_file.empty())
       throw std::invalid_argument("give exactly one of --prompt and --prompt-file");
     if (o.max_tokens < 0) throw std::invalid_argument("--max-tokens must not be negative");
+    if (o.prefill_chunk < 1) throw std::invalid_argument("--prefill-chunk must be positive");
     validate(o.sampling);
     cli::KokkosRuntime runtime(o.threads);
     return generate(o);
