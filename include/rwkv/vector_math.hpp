@@ -17,11 +17,11 @@
 #define RWKV_PRAGMA(text) _Pragma(#text)
 // Before a loop whose iterations are independent.
 #define RWKV_HOST_SIMD RWKV_PRAGMA(omp simd)
-// Before a reduction loop, e.g. RWKV_HOST_SIMD_REDUCTION(+ : sum).
-#define RWKV_HOST_SIMD_REDUCTION(clause) RWKV_PRAGMA(omp simd reduction(clause))
+// Before a reduction loop, e.g. RWKV_HOST_SIMD_REDUCTION(+ : sum) or (+ : a, b).
+#define RWKV_HOST_SIMD_REDUCTION(...) RWKV_PRAGMA(omp simd reduction(__VA_ARGS__))
 #else
 #define RWKV_HOST_SIMD
-#define RWKV_HOST_SIMD_REDUCTION(clause)
+#define RWKV_HOST_SIMD_REDUCTION(...)
 #endif
 
 namespace rwkv {
