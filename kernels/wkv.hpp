@@ -123,16 +123,20 @@ void wkv_forward(const ExecSpace& space, int T, const Matrix<ExecSpace, Scalar>&
     }
     for (int t = 0; t < T; ++t) {
       const int n = b * T + t;
-      RWKV_HOST_SIMD
-      for (int j = 0; j < width; ++j) {
-        const int c = c0 + j;
-        if (save) {
-          h_aa(n, c) = aa[j];
-          h_bb(n, c) = bb[j];
-          h_pp(n, c) = pp[j];
+      // Raw pointers to the row: through the views' accessors the simd loop runs slower.
+      const Scalar *kn = &k(n, c0), *vn = &v(n, c0);
+      Scalar* yn = &y(n, c0);
+      if (save) {
+        Scalar *san = &h_aa(n, c0), *sbn = &h_bb(n, c0), *spn = &h_pp(n, c0);
+        RWKV_HOST_SIMD
+        for (int j = 0; j < width; ++j) {
+          san[j] = aa[j];
+          sbn[j] = bb[j];
+          spn[j] = pp[j];
         }
-        y(n, c) = wkv_forward_step(aa[j], bb[j], pp[j], w[j], u[j], k(n, c), v(n, c));
       }
+      RWKV_HOST_SIMD
+      for (int j = 0; j < width; ++j) yn[j] = wkv_forward_step(aa[j], bb[j], pp[j], w[j], u[j], kn[j], vn[j]);
     }
     for (int j = 0; j < width; ++j) {
       s_aa(b, c0 + j) = aa[j];
@@ -227,19 +231,21 @@ void wkv_backward(const ExecSpace& space, int T, const Vector<ExecSpace, Scalar>
     }
     for (int t = T - 1; t >= 0; --t) {
       const int n = b * T + t;
+      const Scalar *san = &h_aa(n, c0), *sbn = &h_bb(n, c0), *spn = &h_pp(n, c0);  // raw rows, as above
+      const Scalar *kn = &k(n, c0), *vn = &v(n, c0), *dyn = &dy(n, c0);
+      Scalar *dkn = &dk(n, c0), *dvn = &dv(n, c0);
       RWKV_HOST_SIMD
       for (int j = 0; j < width; ++j) {
-        const int c = c0 + j;
         WkvStateGrad<Scalar> g{gaa[j], gbb[j], gpp[j], gw[j], gu[j]};
         Scalar gk, gv;
-        wkv_backward_step(g, gk, gv, h_aa(n, c), h_bb(n, c), h_pp(n, c), w[j], u[j], k(n, c), v(n, c), dy(n, c));
+        wkv_backward_step(g, gk, gv, san[j], sbn[j], spn[j], w[j], u[j], kn[j], vn[j], dyn[j]);
         gaa[j] = g.aa;
         gbb[j] = g.bb;
         gpp[j] = g.pp;
         gw[j] = g.w;
         gu[j] = g.u;
-        dk(n, c) += gk;
-        dv(n, c) += gv;
+        dkn[j] += gk;
+        dvn[j] += gv;
       }
     }
     for (int j = 0; j < width; ++j) {
