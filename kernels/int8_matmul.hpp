@@ -136,6 +136,11 @@ void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
         "rwkv::int8_matmul_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, (out + R - 1) / R),
         KOKKOS_LAMBDA(int block) {
           const int i0 = block * R;
+          // Fetch the rows four blocks ahead (contiguous, and this thread's under the static
+          // schedule): the conversions make the loop slow enough that the hardware prefetcher
+          // falls behind; from memory this lifts the kernel from 10 to 15-16 GB/s on 2 cores.
+          if (i0 + 5 * R <= out)
+            for (int b = 0; b < R * in; b += 64) prefetch(&q(i0 + 4 * R, 0) + b);
           // Raw rows: through the views' accessors these loops vectorize several times slower.
           const Scalar* c = col.data();
           for (int n = 0; n < N; ++n) {
