@@ -69,12 +69,12 @@ int generate(const Options& o) {
   const int chunk = int(std::min<std::size_t>(ids.size(), std::size_t(o.prefill_chunk)));
   GenModel::TokenView tokens("prompt", chunk);
   auto t0 = Clock::now();
-  const Matrix<Space, float>* logits = nullptr;
+  Matrix<Space, float> logits;
   for (std::size_t first = 0; first < ids.size(); first += std::size_t(chunk)) {
     const int T = int(std::min<std::size_t>(std::size_t(chunk), ids.size() - first));
     const auto part = Kokkos::subview(tokens, std::make_pair(0, T));
     Kokkos::deep_copy(part, Kokkos::View<const int*, Kokkos::HostSpace>(ids.data() + first, T));
-    logits = &model.infer(part, T, state);
+    logits = model.infer(part, T, state);
   }
   Kokkos::fence();
   const double prefill_seconds = seconds_since(t0);
@@ -82,12 +82,12 @@ int generate(const Options& o) {
   t0 = Clock::now();
   int generated = 0;
   for (; generated < o.max_tokens; ++generated) {
-    const int token = sampler.sample(Kokkos::subview(*logits, 0, Kokkos::ALL));
+    const int token = sampler.sample(Kokkos::subview(logits, 0, Kokkos::ALL));
     if (token == o.stop_token) break;
     const std::string piece = tokenizer->token_bytes(Token(token));
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
-    logits = &model.step(token, state);  // the state then holds every token printed
+    logits = model.step(token, state);  // the state then holds every token printed
   }
   Kokkos::fence();
   const double generate_seconds = seconds_since(t0);

@@ -33,12 +33,4 @@ void randomize_weights(ModelT& model, std::uint64_t seed, double scale = 0.6) {
   Kokkos::deep_copy(model.weights().flat, host);
 }
 
-// A host copy that never aliases the original (to_host returns host views themselves).
-template <class View>
-auto host_copy(const View& v) {
-  auto h = Kokkos::create_mirror(Kokkos::HostSpace(), v);
-  Kokkos::deep_copy(h, v);
-  return h;
-}
-
 }  // namespace rwkv::test

@@ -55,6 +55,14 @@ auto to_host(const View& d) {
   return Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d);
 }
 
+// A host copy that never aliases the original (to_host returns a host view itself).
+template <class View>
+auto host_copy(const View& v) {
+  auto h = Kokkos::create_mirror(Kokkos::HostSpace(), v);
+  Kokkos::deep_copy(h, v);
+  return h;
+}
+
 // The elements of a host view as doubles, in memory order.
 template <class View>
 std::vector<double> as_doubles(const View& host) {

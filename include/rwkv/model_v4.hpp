@@ -68,11 +68,10 @@ class Model<v4, ExecSpace, Scalar> {
   // RNN mode. tokens [S*T]: the next T tokens of each of the state's S sequences (row s*T + t),
   // run in one parallel pass from `state`, which is left as feeding the tokens one at a time would
   // leave it. Returns the logits [S, V] of each sequence's last token, or with all_positions the
-  // logits [S*T, V] of every token (valid until the next call).
-  const Matrix<ExecSpace, Scalar>& infer(const TokenView& tokens, int T, const State& state,
-                                         bool all_positions = false);
+  // logits [S*T, V] of every token: a view of the model's buffer, overwritten by the next call.
+  Matrix<ExecSpace, Scalar> infer(const TokenView& tokens, int T, const State& state, bool all_positions = false);
   // One token of a one-slot state; only the token id crosses to the device.
-  const Matrix<ExecSpace, Scalar>& step(int token, const State& state);
+  Matrix<ExecSpace, Scalar> step(int token, const State& state);
   State new_state(int slots = 1) const { return State(config_, slots, space_); }
   // From now on RNN mode multiplies by int8 copies of every matrix including the head
   // (kernels/int8_matmul.hpp); the float weights stay (training and forward() use them).

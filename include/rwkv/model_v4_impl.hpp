@@ -77,7 +77,7 @@ struct InferenceV4 {
   V mean, rstd;                                              // [rows]
   M last, last_norm, logits;                                 // [S, C], [S, C], [S, V]
   V last_mean, last_rstd;                                    // [S]
-  M all_logits, all_rows;  // [rows, V] when every position's logits are asked for; its first S*T rows
+  M all_logits;  // [rows, V], allocated when every position's logits are asked for
 
   InferenceV4(int rows_, int slots_, int C, int F, int vocab)
       : rows(rows_), slots(slots_), emb(alloc("emb", rows_, C)), x(alloc("x", rows_, C)), a(alloc("a", rows_, C)),
@@ -96,11 +96,11 @@ struct InferenceV4 {
   static V head_rows(const V& v, int n) { return Kokkos::subview(v, Kokkos::make_pair(0, n)); }
 };
 
-// int8 copies of the matrices: per layer att key, value, receptance, output, ffn key,
-// receptance, value (in that order), then the head as layer n_layer, index 0.
+// int8 copies of the matrices: per layer in Linear's order, then the head (as layer n_layer,
+// index 0).
 template <class ExecSpace, class Scalar>
 struct Int8WeightsV4 {
-  static constexpr int per_layer = 7;
+  enum Linear : int { att_key, att_value, att_receptance, att_output, ffn_key, ffn_receptance, ffn_value, per_layer };
   std::vector<Int8Matrix<ExecSpace, Scalar>> matrices;
 };
 
@@ -292,6 +292,7 @@ void Model<v4, ExecSpace, Scalar>::require_training(const char* what) const {
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::layer_infer(int i, int T, const State& state, InferenceV4<ExecSpace, Scalar>& work) {
   using Work = InferenceV4<ExecSpace, Scalar>;
+  using Q = Int8WeightsV4<ExecSpace, Scalar>;
   const int N = state.slots() * T;
   const auto rows = [N](const auto& m) { return Work::head_rows(m, N); };
   const auto& w = weights_.blocks[i];
@@ -306,29 +307,29 @@ void Model<v4, ExecSpace, Scalar>::layer_infer(int i, int T, const State& state,
   time_mix_forward(space_, T, xv, a, state.att_shift(i), w.att_time_mix_v);
   time_mix_forward(space_, T, xr, a, state.att_shift(i), w.att_time_mix_r);
   last_token(space_, T, state.att_shift(i), a);
-  linear(k, xk, w.att_key, i, 0);
-  linear(v, xv, w.att_value, i, 1);
-  linear(r, xr, w.att_receptance, i, 2);
+  linear(k, xk, w.att_key, i, Q::att_key);
+  linear(v, xv, w.att_value, i, Q::att_value);
+  linear(r, xr, w.att_receptance, i, Q::att_receptance);
   wkv_forward(space_, T, y, state.wkv(i), WkvSaved<ExecSpace, Scalar>(), w.att_time_decay, w.att_time_first, k, v);
   sigmoid_gate_forward(space_, gated, gate, r, y);
-  linear(branch, gated, w.att_output, i, 3);
+  linear(branch, gated, w.att_output, i, Q::att_output);
   residual_add_forward(space_, x, x, branch);
   // channel mix (a and its statistics are free again)
   layer_norm_forward(space_, a, mean, rstd, x, w.ln2_weight, w.ln2_bias);
   time_mix_forward(space_, T, xk, a, state.ffn_shift(i), w.ffn_time_mix_k);
   time_mix_forward(space_, T, xr, a, state.ffn_shift(i), w.ffn_time_mix_r);
   last_token(space_, T, state.ffn_shift(i), a);
-  linear(ffn_k, xk, w.ffn_key, i, 4);
+  linear(ffn_k, xk, w.ffn_key, i, Q::ffn_key);
   squared_relu_forward(space_, ffn_k, ffn_k);
-  linear(v, ffn_k, w.ffn_value, i, 6);
-  linear(r, xr, w.ffn_receptance, i, 5);
+  linear(v, ffn_k, w.ffn_value, i, Q::ffn_value);
+  linear(r, xr, w.ffn_receptance, i, Q::ffn_receptance);
   sigmoid_gate_forward(space_, branch, gate, r, v);
   residual_add_forward(space_, x, x, branch);
 }
 
 template <class ExecSpace, class Scalar>
-const Matrix<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::infer(const TokenView& tokens, int T,
-                                                                     const State& state, bool all_positions) {
+Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::infer(const TokenView& tokens, int T, const State& state,
+                                                              bool all_positions) {
   const int S = state.slots(), N = S * T;
   if (state.layers() != config_.n_layer || state.n_embd() != config_.n_embd)
     throw std::invalid_argument("Model::infer: state of " + std::to_string(state.layers()) + " layers x " +
@@ -356,8 +357,7 @@ const Matrix<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::infer(const Token
     layer_norm_forward(space_, norm, Work::head_rows(work.mean, N), Work::head_rows(work.rstd, N), x,
                        w.ln_out_weight, w.ln_out_bias);
     linear(logits, norm, w.head, config_.n_layer, 0);
-    work.all_rows = logits;
-    return work.all_rows;
+    return logits;
   }
   // Only each sequence's last token needs logits.
   last_token(space_, T, work.last, x);
@@ -368,7 +368,7 @@ const Matrix<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::infer(const Token
 }
 
 template <class ExecSpace, class Scalar>
-const Matrix<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::step(int token, const State& state) {
+Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::step(int token, const State& state) {
   if (state.slots() != 1)
     throw std::invalid_argument("Model::step: a one-slot state is needed, not " + std::to_string(state.slots()));
   if (token < 0 || token >= config_.vocab_size)
@@ -390,7 +390,8 @@ void Model<v4, ExecSpace, Scalar>::linear(const Matrix<ExecSpace, Scalar>& y, co
 
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::quantize_int8() {
-  auto q = std::make_unique<Int8WeightsV4<ExecSpace, Scalar>>();
+  using Q = Int8WeightsV4<ExecSpace, Scalar>;
+  auto q = std::make_unique<Q>();
   const auto add = [&](const Matrix<ExecSpace, Scalar>& W, const std::string& label) {
     q->matrices.emplace_back(label, int(W.extent(0)), int(W.extent(1)));
     rwkv::quantize_int8(space_, q->matrices.back(), W);
@@ -398,6 +399,7 @@ void Model<v4, ExecSpace, Scalar>::quantize_int8() {
   for (int i = 0; i < config_.n_layer; ++i) {
     const auto& b = weights_.blocks[i];
     const std::string l = "int8." + std::to_string(i) + ".";
+    // In Q::Linear's order.
     add(b.att_key, l + "att.key");
     add(b.att_value, l + "att.value");
     add(b.att_receptance, l + "att.receptance");
