@@ -44,12 +44,13 @@ void adamw_update(const ExecSpace& space, const Vector<ExecSpace, Scalar>& param
       });
 }
 
-// sum_i x[i]^2 in double. Deterministic, the same bits whatever the thread count and space: the
-// span is cut into a number of parts that depends on its length only; within a part, lane l of
-// 32 adds the elements lo + l, lo + l + 32, ... in order; lanes and then parts are summed in a
-// fixed order, the parts on the host, which needs the result anyway. Only the loop nesting
-// differs: a device thread per lane (coalesced), a host thread per part with the lanes in a simd
-// loop (one scalar chain of double adds would run at a fraction of the memory bandwidth).
+// sum_i x[i]^2 in double. Deterministic, the same bits whatever the thread count: the span is
+// cut into a number of parts that depends on its length only; within a part, lane l of 32 adds
+// the elements lo + l, lo + l + 32, ... in order; lanes and then parts are summed in a fixed
+// order, the parts on the host, which needs the result anyway. Host and device add in that same
+// order; only the loop nesting differs: a device thread per lane (coalesced), a host thread per
+// part with the lanes in a simd loop (one scalar chain of double adds would run at a fraction of
+// the memory bandwidth).
 template <class ExecSpace, class Scalar>
 double sum_of_squares(const ExecSpace& space, ConstVector<ExecSpace, Scalar> x) {
   constexpr int lanes = 32;

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <span>
-#include <type_traits>
 #include <vector>
 
 namespace rwkv {
@@ -62,9 +61,8 @@ template <class ModelT>
 WindowedLoss windowed_loss_rnn(ModelT& model, std::span<const Token> tokens, int T, int slots,
                                std::size_t max_windows = 0) {
   using TokenView = typename ModelT::TokenView;
-  using Space = std::remove_cvref_t<decltype(model.space())>;
-  using Scalar = typename std::remove_cvref_t<decltype(model.logits())>::non_const_value_type;
-  Vector<Space, Scalar> loss("eval_loss", slots * T), lse("eval_lse", slots * T);
+  using Losses = Vector<typename ModelT::execution_space, typename ModelT::scalar_type>;
+  Losses loss("eval_loss", slots * T), lse("eval_lse", slots * T);
   const auto state = model.new_state(slots);
   return mean_window_loss<TokenView>(tokens, T, slots, max_windows, [&](const TokenView& inputs, const TokenView& targets) {
     state.reset(model.space());

@@ -46,6 +46,8 @@ struct Int8WeightsV4;
 template <class ExecSpace, class Scalar>
 class Model<v4, ExecSpace, Scalar> {
  public:
+  using execution_space = ExecSpace;
+  using scalar_type = Scalar;
   using TokenView = Kokkos::View<int*, typename ExecSpace::memory_space>;
   using State = RnnState<ExecSpace, Scalar>;
 
