@@ -9,8 +9,6 @@
 #include <rwkv/model_v4.hpp>
 #include <rwkv/tokenizer.hpp>
 
-#include <hdf5.h>
-
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -58,24 +56,6 @@ std::vector<float> embed(EmbedModel& model, const Tokenizer& tokenizer, const st
   return v;
 }
 
-void write_embeddings(const std::string& path, const std::vector<std::vector<float>>& rows) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  std::vector<float> flat;
-  for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
-  const std::string tmp = path + ".tmp";
-  const hid_t file = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) throw std::runtime_error(tmp + ": cannot create file");
-  hsize_t dims[2] = {rows.size(), rows.front().size()};
-  const hid_t space = H5Screate_simple(2, dims, nullptr);
-  const hid_t set = H5Dcreate2(file, "embedding", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  const herr_t written = set < 0 ? -1 : H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, flat.data());
-  if (set >= 0) H5Dclose(set);
-  H5Sclose(space);
-  H5Fclose(file);
-  if (written < 0) throw std::runtime_error(tmp + ": cannot write dataset 'embedding'");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error(path + ": cannot rename " + tmp + " into place");
-}
-
 int run(const Options& o) {
   const ModelConfig config = read_config(o.model);
   const auto tokenizer = load_tokenizer(cli::tokenizer_spec(o.tokenizer, config.vocab_size));
@@ -85,7 +65,9 @@ int run(const Options& o) {
   std::vector<std::vector<float>> rows;
   for (const std::string& t : texts) rows.push_back(embed(model, *tokenizer, t));
   if (!o.out.empty()) {
-    write_embeddings(o.out, rows);
+    std::vector<float> flat;
+    for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+    save_float_matrix(o.out, "embedding", rows.size(), rows.front().size(), flat.data());
     std::fprintf(stderr, "rwkv-embed: wrote %zu embeddings of %zu numbers to %s\n", rows.size(), rows.front().size(),
                  o.out.c_str());
     return 0;

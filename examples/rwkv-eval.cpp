@@ -7,8 +7,6 @@
 #include <rwkv/evaluate.hpp>
 #include <rwkv/model_v4.hpp>
 
-#include <hdf5.h>
-
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -39,19 +37,7 @@ void dump_logits(const std::string& path, EvalModel& model, const std::vector<st
   std::vector<float> values(std::size_t(T) * V);
   for (int t = 0; t < T; ++t)
     for (int v = 0; v < V; ++v) values[std::size_t(t) * V + v] = host(t, v);
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  const std::string tmp = path + ".tmp";
-  hid_t file = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) throw std::runtime_error(tmp + ": cannot create file");
-  hsize_t dims[2] = {hsize_t(T), hsize_t(V)};
-  hid_t space = H5Screate_simple(2, dims, nullptr);
-  hid_t set = H5Dcreate2(file, "logits", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  const herr_t written = set < 0 ? -1 : H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
-  if (set >= 0) H5Dclose(set);
-  H5Sclose(space);
-  H5Fclose(file);
-  if (written < 0) throw std::runtime_error(tmp + ": cannot write dataset 'logits'");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error(path + ": cannot rename " + tmp + " into place");
+  save_float_matrix(path, "logits", std::size_t(T), std::size_t(V), values.data());
 }
 
 int evaluate(const Options& o) {

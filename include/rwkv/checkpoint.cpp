@@ -123,6 +123,24 @@ void load_weights(const std::string& path, const std::vector<TensorSpec>& specs,
   }
 }
 
+void save_float_matrix(const std::string& path, const std::string& dataset, std::size_t rows, std::size_t cols,
+                       const float* values) {
+  silence_hdf5_errors();
+  const std::string tmp = path + ".tmp";
+  {
+    Handle file{H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
+    if (file.id < 0) fail(tmp, "cannot create file");
+    hsize_t dims[2] = {rows, cols};
+    Handle space{H5Screate_simple(2, dims, nullptr), H5Sclose};
+    Handle set{H5Dcreate2(file.id, dataset.c_str(), H5T_IEEE_F32LE, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+               H5Dclose};
+    if (set.id < 0 || H5Dwrite(set.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0)
+      fail(tmp, "cannot write dataset '" + dataset + "'");
+    if (H5Fflush(file.id, H5F_SCOPE_GLOBAL) < 0) fail(tmp, "cannot flush");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(path, "cannot rename " + tmp + " into place");
+}
+
 void save_state_data(const std::string& path, const ModelConfig& config, int slots, const double* host) {
   silence_hdf5_errors();
   const std::string tmp = path + ".tmp";

@@ -37,6 +37,11 @@ void load_model(const std::string& path, Model& model) {
   Kokkos::deep_copy(model.weights().flat, host);
 }
 
+// One float32 dataset [rows, cols] in a new HDF5 file, atomically (programs' outputs: logits,
+// embeddings).
+void save_float_matrix(const std::string& path, const std::string& dataset, std::size_t rows, std::size_t cols,
+                       const float* values);
+
 // RNN states (rwkv-generate --state-in / --state-out): one dataset "state" [L, 5, S, C] in
 // RnnState's layout, stored as float64 (a state is small, and a float or double state round-trips
 // exactly), with the model's config as attributes, checked against the model on load. Atomic.
