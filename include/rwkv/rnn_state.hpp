@@ -59,12 +59,6 @@ class RnnState {
         });
   }
 
-  // Copies slot `from` of `source` into slot `to` of this state (e.g. a cached prompt's state).
-  void copy_slot(const ExecSpace& space, int to, const RnnState& source, int from) const {
-    Kokkos::deep_copy(space, Kokkos::subview(data_, Kokkos::ALL, Kokkos::ALL, to, Kokkos::ALL),
-                      Kokkos::subview(source.data_, Kokkos::ALL, Kokkos::ALL, from, Kokkos::ALL));
-  }
-
  private:
   Data data_;
 };
