@@ -10,6 +10,7 @@
 #pragma once
 
 #include <rwkv/instantiate.hpp>
+#include <rwkv/kernels/int8_dot.hpp>
 #include <rwkv/kernels/matrix_loops.hpp>
 #include <rwkv/kokkos_compat.hpp>
 #include <rwkv/vector_math.hpp>
@@ -120,54 +121,104 @@ void quantize_int8(const ExecSpace& space, const Int8Matrix<ExecSpace, Scalar>& 
   });
 }
 
-// y = x W^T with W in int8 (overwrites y); x [N, in], y [N, out].
+// The activations of an int8 product, quantized row by row to int16:
+//   col[j] * x[n, j] ~ a[n, j] * scale[n],   scale[n] = max_j |col[j] x[n, j]| / 32767,
+// so each row keeps 15 bits relative to its largest entry, far finer than the weights' 7. The
+// buffers grow to the largest product seen and are reused.
+template <class ExecSpace, class Scalar>
+struct Int8Activations {
+  Kokkos::View<std::int16_t*, typename ExecSpace::memory_space> values;  // a, row-major [N, in]
+  Vector<ExecSpace, Scalar> scale;                                        // [N]
+
+  void reserve(int N, int in) {
+    if (values.size() < std::size_t(N) * std::size_t(in))
+      values = decltype(values)(Kokkos::view_alloc("int8_activations", Kokkos::WithoutInitializing), std::size_t(N) * in);
+    if (int(scale.extent(0)) < N) scale = Vector<ExecSpace, Scalar>("int8_activation_scale", N);
+  }
+};
+
+inline constexpr int int16_activation_max = 32767;
+
+// v in [-32767, 32767] rounded half away from zero (a select and a truncation: vectorizes).
+template <class Scalar>
+KOKKOS_INLINE_FUNCTION std::int16_t round_to_int16(Scalar v) {
+  return std::int16_t(v < Scalar(0) ? v - Scalar(0.5) : v + Scalar(0.5));
+}
+
+// Fills work's first N rows from x and W.col (one thread, or team, per row).
+template <class ExecSpace, class Scalar>
+void quantize_activations(const ExecSpace& space, Int8Activations<ExecSpace, Scalar>& work, ConstMatrix<ExecSpace, Scalar> x,
+                          ConstVector<ExecSpace, Scalar> col) {
+  const int N = int(x.extent(0)), in = int(x.extent(1));
+  work.reserve(N, in);
+  const auto values = work.values;
+  const auto scale = work.scale;
+  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+    Kokkos::parallel_for(
+        "rwkv::int8_quantize_activations", Kokkos::RangePolicy<ExecSpace>(space, 0, N), KOKKOS_LAMBDA(int n) {
+          const Scalar *xn = &x(n, 0), *c = col.data();
+          std::int16_t* an = values.data() + std::size_t(n) * in;
+          Scalar largest = 0;
+          RWKV_HOST_SIMD_REDUCTION(max : largest)
+          for (int j = 0; j < in; ++j) largest = max_of(largest, kmath::fabs(c[j] * xn[j]));
+          const Scalar to_int = largest > Scalar(0) ? Scalar(int16_activation_max) / largest : Scalar(0);
+          RWKV_HOST_SIMD
+          for (int j = 0; j < in; ++j) an[j] = round_to_int16(c[j] * xn[j] * to_int);
+          scale(n) = largest / Scalar(int16_activation_max);
+        });
+  } else {
+    using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+    Kokkos::parallel_for(
+        "rwkv::int8_quantize_activations", Kokkos::TeamPolicy<ExecSpace>(space, N, Kokkos::AUTO),
+        KOKKOS_LAMBDA(const Team& team) {
+          const int n = team.league_rank();
+          Scalar largest = 0;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, in),
+              [&](int j, Scalar& m) { m = max_of(m, kmath::fabs(col(j) * x(n, j))); }, Kokkos::Max<Scalar>(largest));
+          const Scalar to_int = largest > Scalar(0) ? Scalar(int16_activation_max) / largest : Scalar(0);
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, in), [&](int j) {
+            values(std::size_t(n) * in + j) = round_to_int16(col(j) * x(n, j) * to_int);
+          });
+          Kokkos::single(Kokkos::PerTeam(team), [&]() { scale(n) = largest / Scalar(int16_activation_max); });
+        });
+  }
+}
+
+// y = x W^T with W in int8 (overwrites y); x [N, in], y [N, out]. The activations are quantized
+// into `work` (Int8Activations), then y[n, i] = row[i] * scale[n] * sum_j q[i, j] a[n, j], the
+// sum exact in integers (int8_dot.hpp).
 //   device: a team per output row i, its threads across the inputs;
-//   host:   a thread per four output rows, the inputs in a simd loop.
+//   host:   a thread per four output rows.
 template <class ExecSpace, class Scalar>
 void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y, ConstMatrix<ExecSpace, Scalar> x,
-                         const Int8Matrix<ExecSpace, Scalar>& W) {
+                         const Int8Matrix<ExecSpace, Scalar>& W, Int8Activations<ExecSpace, Scalar>& work) {
   const int N = int(x.extent(0)), in = int(x.extent(1)), out = int(W.q.extent(0));
+  quantize_activations(space, work, x, ConstVector<ExecSpace, Scalar>(W.col));
   const auto q = W.q;
-  const auto col = W.col, row = W.row;
+  const auto row = W.row;
+  const auto values = work.values;
+  const auto scale = work.scale;
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
-    // Four outputs per thread: four independent sums in flight, col * x formed once for them.
     constexpr int R = 4;
     Kokkos::parallel_for(
         "rwkv::int8_matmul_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, (out + R - 1) / R),
         KOKKOS_LAMBDA(int block) {
           const int i0 = block * R;
           // Fetch the rows four blocks ahead (contiguous, and this thread's under the static
-          // schedule): the conversions make the loop slow enough that the hardware prefetcher
-          // falls behind; from memory this lifts the kernel from 10 to 15-16 GB/s on 2 cores.
+          // schedule): the hardware prefetcher alone falls behind (measured: 10 against 15-16 GB/s
+          // on 2 cores with the float conversion this kernel had).
           if (i0 + 5 * R <= out)
             for (int b = 0; b < R * in; b += 64) prefetch(&q(i0 + 4 * R, 0) + b);
-          // Raw rows: through the views' accessors these loops vectorize several times slower.
-          const Scalar* c = col.data();
           for (int n = 0; n < N; ++n) {
-            const Scalar* xn = &x(n, 0);
+            const std::int16_t* an = values.data() + std::size_t(n) * in;
             if (i0 + R <= out) {
-              const std::int8_t *q0 = &q(i0, 0), *q1 = &q(i0 + 1, 0), *q2 = &q(i0 + 2, 0), *q3 = &q(i0 + 3, 0);
-              Scalar a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-              RWKV_HOST_SIMD_REDUCTION(+ : a0, a1, a2, a3)
-              for (int j = 0; j < in; ++j) {
-                const Scalar xc = c[j] * xn[j];
-                a0 += Scalar(q0[j]) * xc;
-                a1 += Scalar(q1[j]) * xc;
-                a2 += Scalar(q2[j]) * xc;
-                a3 += Scalar(q3[j]) * xc;
-              }
-              y(n, i0) = row(i0) * a0;
-              y(n, i0 + 1) = row(i0 + 1) * a1;
-              y(n, i0 + 2) = row(i0 + 2) * a2;
-              y(n, i0 + 3) = row(i0 + 3) * a3;
+              std::int64_t sums[R];
+              int8_detail::dot4_int8_int16(&q(i0, 0), q.stride(0), an, in, sums);
+              for (int r = 0; r < R; ++r) y(n, i0 + r) = row(i0 + r) * scale(n) * Scalar(sums[r]);
             } else {
-              for (int i = i0; i < out; ++i) {
-                const std::int8_t* qi = &q(i, 0);
-                Scalar acc = 0;
-                RWKV_HOST_SIMD_REDUCTION(+ : acc)
-                for (int j = 0; j < in; ++j) acc += Scalar(qi[j]) * (c[j] * xn[j]);
-                y(n, i) = row(i) * acc;
-              }
+              for (int i = i0; i < out; ++i)
+                y(n, i) = row(i) * scale(n) * Scalar(int8_detail::dot_int8_int16(&q(i, 0), an, in));
             }
           }
         });
@@ -178,11 +229,12 @@ void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
         KOKKOS_LAMBDA(const Team& team) {
           const int i = team.league_rank();
           for (int n = 0; n < N; ++n) {
-            Scalar acc = 0;
+            long long sum = 0;
             Kokkos::parallel_reduce(
                 Kokkos::TeamThreadRange(team, in),
-                [&](int j, Scalar& sum) { sum += Scalar(q(i, j)) * (col(j) * x(n, j)); }, acc);
-            Kokkos::single(Kokkos::PerTeam(team), [&]() { y(n, i) = row(i) * acc; });
+                [&](int j, long long& s) { s += std::int32_t(q(i, j)) * std::int32_t(values(std::size_t(n) * in + j)); },
+                sum);
+            Kokkos::single(Kokkos::PerTeam(team), [&]() { y(n, i) = row(i) * scale(n) * Scalar(sum); });
           }
         });
   }
@@ -193,7 +245,8 @@ void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
                                                     ConstMatrix<SPACE, SCALAR>);                            \
   PREFIX template void int8_matmul_forward<SPACE, SCALAR>(const SPACE&, const Matrix<SPACE, SCALAR>&,      \
                                                           ConstMatrix<SPACE, SCALAR>,                       \
-                                                          const Int8Matrix<SPACE, SCALAR>&);
+                                                          const Int8Matrix<SPACE, SCALAR>&,                 \
+                                                          Int8Activations<SPACE, SCALAR>&);
 
 #define RWKV_INT8_MATMUL_EXTERN(SPACE, SCALAR) RWKV_INT8_MATMUL_INSTANTIATE(extern, SPACE, SCALAR)
 RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_INT8_MATMUL_EXTERN)

@@ -102,6 +102,7 @@ template <class ExecSpace, class Scalar>
 struct Int8WeightsV4 {
   enum Linear : int { att_key, att_value, att_receptance, att_output, ffn_key, ffn_receptance, ffn_value, per_layer };
   std::vector<Int8Matrix<ExecSpace, Scalar>> matrices;
+  Int8Activations<ExecSpace, Scalar> activations;  // shared by the products, one at a time
 };
 
 template <class ExecSpace, class Scalar>
@@ -383,7 +384,8 @@ template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
                                           const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
   if (int8_)
-    int8_matmul_forward(space_, y, x, int8_->matrices[std::size_t(layer) * Int8WeightsV4<ExecSpace, Scalar>::per_layer + index]);
+    int8_matmul_forward(space_, y, x, int8_->matrices[std::size_t(layer) * Int8WeightsV4<ExecSpace, Scalar>::per_layer + index],
+                        int8_->activations);
   else
     matmul_forward(space_, y, x, W);
 }
