@@ -81,7 +81,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
       ("val-fraction", po::value(&o.val_fraction)->default_value(default_val_fraction), "held-out tail of the data")
       ("val-every", po::value(&o.val_every)->default_value(100), "validate every N steps (0: only at the end)")
       ("val-windows", po::value(&o.val_windows)->default_value(64), "validation windows of ctx-len tokens (0: all)")
-      ("save", po::value(&o.save)->default_value("rwkv-model.h5"), "checkpoint path (HDF5)")
+      ("save", po::value(&o.save)->default_value("rwkv-model.h5"), "checkpoint path (HDF5; with --resume: the resumed file)")
       ("save-every", po::value(&o.save_every)->default_value(0), "also save every N steps (0: only at the end)")
       ("save-dtype", po::value(&o.save_dtype)->default_value("float32"), "weights stored as float32, float16 or bfloat16 (training state stays exact)")
       ("keep-last", po::value(&o.keep_last)->default_value(0), "also keep the last N checkpoints as SAVE-stepNNNNNN.h5 (0: none)")
@@ -103,6 +103,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
   if (o.stop_at < 0) throw std::invalid_argument("--stop-at must be >= 0, got " + std::to_string(o.stop_at));
   if (o.save_dtype != "float32" && o.save_dtype != "float16" && o.save_dtype != "bfloat16")
     throw std::invalid_argument("--save-dtype must be float32, float16 or bfloat16, got '" + o.save_dtype + "'");
+  if (!o.resume.empty() && !o.given.count("save")) o.save = o.resume;
   if (o.log.empty()) o.log = o.save + ".jsonl";
   return o;
 }

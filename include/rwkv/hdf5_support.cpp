@@ -53,7 +53,7 @@ Handle open_for_reading(const std::string& path) {
   if (!std::filesystem::exists(path)) fail(path, "no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) fail(path, "not an HDF5 file");
   Handle file{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
-  if (!file.valid()) fail(path, with_reason("cannot open (truncated or damaged HDF5 file)"));
+  if (!file.valid()) fail(path, with_reason("cannot open"));
   return file;
 }
 
