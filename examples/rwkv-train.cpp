@@ -225,6 +225,9 @@ int train(Options o) {
   if (!o.resume.empty()) {
     resumed = read_training_state(o.resume);
     adopt_checkpoint(o, config, read_config(o.resume), *resumed);
+    // The weights are saved as the resumed file stores them unless told otherwise.
+    const std::string stored = inspect_checkpoint(o.resume).weight_dtype;
+    if (!o.given.count("save-dtype") && (stored == "float16" || stored == "bfloat16")) o.save_dtype = stored;
   }
   if (o.tokens > 0)
     o.steps = (o.tokens + long(o.ctx_len) * o.micro_batch - 1) / (long(o.ctx_len) * o.micro_batch);

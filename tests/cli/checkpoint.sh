@@ -32,20 +32,20 @@ fails_with() {  # expected message, then the command; it must exit non-zero and 
 losses() { grep -o '"loss":[^,]*' "$1"; }
 
 printf 'In the beginning God created the heaven and the earth. %.0s' {1..40} >corpus.txt
-run=(--data corpus.txt --n-layer 2 --n-embd 32 --ctx-len 16 --micro-batch 2 --steps 8 --warmup-steps 2
+run=(--data corpus.txt --n-layer 2 --n-embd 32 --ctx-len 16 --micro-batch 2 --warmup-steps 2
   --lr-init 1e-3 --lr-final 1e-4 --weight-decay 0.01 --threads 2)
 
 # Resume == uninterrupted: the same 8 losses, and h5diff finds no difference in weights, moments
 # or training attributes. The straight run validates every 3 steps, the resumed one does not:
 # validation must not disturb training.
-check "8 steps straight" "$train" "${run[@]}" --val-every 3 --save straight.h5
-check "the same run stopped after step 4" "$train" "${run[@]}" --stop-at 4 --save half.h5
+check "8 steps straight" "$train" "${run[@]}" --steps 8 --val-every 3 --save straight.h5
+check "the same run stopped after step 4" "$train" "${run[@]}" --steps 8 --stop-at 4 --save half.h5
 check "and resumed for the last 4 (options from the checkpoint)" "$train" --data corpus.txt --resume half.h5 \
   --save half.h5 --threads 2
 check "8 loss lines after the resume" test "$(losses half.h5.jsonl | wc -l)" -eq 8
 check "losses bit for bit equal" cmp <(losses straight.h5.jsonl) <(losses half.h5.jsonl)
 check "final checkpoints equal (h5diff)" h5diff straight.h5 half.h5
-check "the same from bfloat16 weights (exact weights in train/master)" bash -c "'$train' ${run[*]} --stop-at 5 \
+check "the same from bfloat16 weights (exact weights in train/master)" bash -c "'$train' ${run[*]} --steps 8 --stop-at 5 \
   --save-dtype bfloat16 --save bf.h5 && '$train' --data corpus.txt --resume bf.h5 --save bf.h5 --threads 2"
 check "bfloat16 run: losses bit for bit equal" cmp <(losses straight.h5.jsonl) <(losses bf.h5.jsonl)
 check "bfloat16 run: moments and exact weights equal the straight run's" $python -c "
