@@ -4,6 +4,7 @@
 
 #include <rwkv/checkpoint.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -35,7 +36,10 @@ void print_info(const std::string& path, const CheckpointInfo& info) {
   } else {
     std::printf("training    none (a model file)\n");
   }
-  for (const std::string& name : info.other_datasets) std::printf("other       %s\n", name.c_str());
+  // Files of other tools may hold many: the first few name the kind.
+  const std::size_t shown = std::min<std::size_t>(info.other_datasets.size(), 5);
+  for (std::size_t i = 0; i < shown; ++i) std::printf("other       %s\n", info.other_datasets[i].c_str());
+  if (info.other_datasets.size() > shown) std::printf("other       ... %zu datasets in all\n", info.other_datasets.size());
 }
 
 }  // namespace
@@ -60,7 +64,11 @@ int main(int argc, char** argv) {
     }
     po::notify(vm);
     print_info(path, inspect_checkpoint(path));
-    if (check) std::printf("check       %zu datasets read, every checksum matches\n", verify_checkpoint(path));
+    if (check) {
+      const VerifyReport report = verify_checkpoint(path);
+      std::printf("check       %zu datasets read; %zu of them carry a checksum, all match\n", report.datasets,
+                  report.checksummed);
+    }
     return 0;
   });
 }

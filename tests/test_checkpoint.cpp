@@ -212,6 +212,9 @@ TEST_CASE("the training state survives save and load bit for bit", "[checkpoint]
     REQUIRE(info.training);
     CHECK(info.training->step == 40);
     CHECK(info.weight_dtype == dtype_name(dtype));
+    // Weights, both moments and (for bfloat16) the exact weights: every one checksummed.
+    const std::size_t tensors = a.specs().size() * (dtype == WeightDtype::float32 ? 3 : 4);
+    CHECK(verify_checkpoint(path).checksummed == tensors);
   }
   const std::string model_file = dir.file("model.h5");
   save_model(model_file, a);
@@ -263,7 +266,9 @@ TEST_CASE("a converter's file (required attributes, contiguous float32, no check
   CHECK(info.format_version == 1);
   CHECK(info.arch == "rwkv-4");
   CHECK(info.weight_dtype == "float32");
-  CHECK(verify_checkpoint(path) == model.specs().size());
+  const VerifyReport report = verify_checkpoint(path);
+  CHECK(report.datasets == model.specs().size());
+  CHECK(report.checksummed == 0);
 }
 
 TEST_CASE("bad checkpoint files give one clear error naming the file and the field", "[checkpoint]") {
@@ -308,7 +313,8 @@ TEST_CASE("bad checkpoint files give one clear error naming the file and the fie
   CHECK_THAT(checksum_error, Catch::Contains(corrupt) && Catch::Contains("blocks.0.att.key.weight") &&
                                  Catch::Contains("checksum", Catch::CaseSensitive::No));
   CHECK_THAT(error_of([&] { verify_checkpoint(corrupt); }), Catch::Contains("blocks.0.att.key.weight"));
-  CHECK(verify_checkpoint(good) == model.specs().size());
+  CHECK(verify_checkpoint(good).datasets == model.specs().size());
+  CHECK(verify_checkpoint(good).checksummed == model.specs().size());
 
   // Another model's file: the attribute that differs is named.
   ModelConfig wider{1, 12, 0, 11};
@@ -417,7 +423,7 @@ TEST_CASE("a save killed at any moment leaves the previous checkpoint loadable",
     std::vector<float> loaded(parameter_count(specs));
     REQUIRE_NOTHROW(load_weights(path, config, specs, loaded.data()));
     CHECK((loaded == wa || loaded == wb));
-    CHECK(verify_checkpoint(path) == specs.size());
+    CHECK(verify_checkpoint(path).checksummed == specs.size());
   }
   INFO("kills that left a partial temporary file: " << killed_mid_write);
   CHECK(killed_mid_write > 0);

@@ -380,10 +380,11 @@ CheckpointInfo inspect_checkpoint(const std::string& path) {
   return info;
 }
 
-std::size_t verify_checkpoint(const std::string& path) {
+VerifyReport verify_checkpoint(const std::string& path) {
   inspect_checkpoint(path);
   const Handle file = hdf5::open_for_reading(path);
   const std::vector<std::string> names = hdf5::dataset_names(file.id(), path);
+  VerifyReport report;
   for (const std::string& name : names) {
     const Handle set{H5Dopen2(file.id(), name.c_str(), H5P_DEFAULT), H5Dclose};
     const Handle type{H5Dget_type(set.id()), H5Tclose};
@@ -393,8 +394,14 @@ std::size_t verify_checkpoint(const std::string& path) {
     hdf5::read_dataset(set.id(), path, name, type.id(), buffer.data());
     if (H5Tdetect_class(type.id(), H5T_VLEN) > 0 || H5Tis_variable_str(type.id()) > 0)
       H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, buffer.data());
+    const Handle properties{H5Dget_create_plist(set.id()), H5Pclose};
+    unsigned flags = 0;
+    std::size_t values = 0;
+    report.checksummed +=
+        H5Pget_filter_by_id2(properties.id(), H5Z_FILTER_FLETCHER32, &flags, &values, nullptr, 0, nullptr, nullptr) >= 0;
+    ++report.datasets;
   }
-  return names.size();
+  return report;
 }
 
 void publish_copy(const std::string& from, const std::string& to) {

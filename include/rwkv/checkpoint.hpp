@@ -128,9 +128,13 @@ struct CheckpointInfo {
   std::optional<TrainingState> training;
 };
 CheckpointInfo inspect_checkpoint(const std::string& path);
-// Reads every dataset of the file, so HDF5 verifies every checksum; returns how many it read and
-// throws naming the first dataset that fails.
-std::size_t verify_checkpoint(const std::string& path);
+// Reads every dataset of the file, so HDF5 verifies every checksum; throws naming the first
+// dataset that fails.
+struct VerifyReport {
+  std::size_t datasets = 0;     // read
+  std::size_t checksummed = 0;  // of them, with a Fletcher-32 checksum (a converter's may have none)
+};
+VerifyReport verify_checkpoint(const std::string& path);
 
 // One float32 dataset [rows, cols] in a new HDF5 file, atomically (programs' outputs: logits,
 // embeddings).
