@@ -10,11 +10,17 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -25,22 +31,26 @@ using TrainModel = Model<v4, Space, float>;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string data, save, log;
+  std::string data, save, log, resume, save_dtype;
   ModelConfig model;
   OptimizerConfig optimizer;
   int ctx_len = 256, micro_batch = 8, threads = 0, vocab_size = 0;
-  long steps = 1000, tokens = 0, val_every = 100, val_windows = 64, save_every = 0, print_every = 10;
+  long steps = 1000, tokens = 0, val_every = 100, val_windows = 64, save_every = 0, print_every = 10, stop_at = 0;
+  int keep_last = 0;
   double val_fraction = default_val_fraction, l2wrap = 1e-4;
   std::uint64_t seed = 42;
   bool recompute = false;
   int sample = 0;
   std::string prompt;
+  std::set<std::string> given;  // options set on the command line or in --config (not defaulted)
 };
 
 const char* usage =
     "usage: rwkv-train --data FILE [options]\n"
     "Trains RWKV-4 on FILE (raw bytes: vocabulary 256; .bin/.idx binidx or .npy uint16 token files)\n"
-    "and saves an HDF5 checkpoint. A progress line goes to the terminal; a JSON-lines log always.";
+    "and saves an HDF5 checkpoint. A progress line goes to the terminal; a JSON-lines log always.\n"
+    "--resume CKPT continues a run exactly from a checkpoint rwkv-train wrote (model, schedule and data\n"
+    "options come from it; giving one with another value is an error; --steps may extend the run).";
 
 std::optional<Options> parse_options(int argc, char** argv) {
   Options o;
@@ -71,8 +81,12 @@ std::optional<Options> parse_options(int argc, char** argv) {
       ("val-fraction", po::value(&o.val_fraction)->default_value(default_val_fraction), "held-out tail of the data")
       ("val-every", po::value(&o.val_every)->default_value(100), "validate every N steps (0: only at the end)")
       ("val-windows", po::value(&o.val_windows)->default_value(64), "validation windows of ctx-len tokens (0: all)")
-      ("save", po::value(&o.save)->default_value("rwkv-model.h5"), "checkpoint path (HDF5)")
+      ("save", po::value(&o.save)->default_value("rwkv-model.h5"), "checkpoint path (HDF5; with --resume: the resumed file)")
       ("save-every", po::value(&o.save_every)->default_value(0), "also save every N steps (0: only at the end)")
+      ("save-dtype", po::value(&o.save_dtype)->default_value("float32"), "weights stored as float32, float16 or bfloat16 (training state stays exact)")
+      ("keep-last", po::value(&o.keep_last)->default_value(0), "also keep the last N checkpoints as SAVE-stepNNNNNN.h5 (0: none)")
+      ("resume", po::value(&o.resume)->default_value(""), "continue the run of this training checkpoint")
+      ("stop-at", po::value(&o.stop_at)->default_value(0), "stop (and save) after this step, to --resume later (0: run to --steps)")
       ("log", po::value(&o.log)->default_value(""), "JSON-lines log (default: the --save path + .jsonl)")
       ("print-every", po::value(&o.print_every)->default_value(10), "progress line every N steps when not on a terminal")
       ("recompute", po::bool_switch(&o.recompute), "recompute activations in backward (less memory)")
@@ -80,12 +94,89 @@ std::optional<Options> parse_options(int argc, char** argv) {
       ("prompt", po::value(&o.prompt)->default_value("\n"), "prompt of the sample (bytes)");
   auto vm = cli::parse(argc, argv, d, usage);
   if (!vm) return std::nullopt;
+  for (const auto& [name, value] : *vm)
+    if (!value.defaulted()) o.given.insert(name);
   if (o.ctx_len <= 0) throw std::invalid_argument("--ctx-len must be positive, got " + std::to_string(o.ctx_len));
   if (o.micro_batch <= 0) throw std::invalid_argument("--micro-batch must be positive, got " + std::to_string(o.micro_batch));
   if (o.steps < 0 || o.tokens < 0) throw std::invalid_argument("--steps and --tokens must be >= 0");
-  if (o.tokens > 0) o.steps = (o.tokens + long(o.ctx_len) * o.micro_batch - 1) / (long(o.ctx_len) * o.micro_batch);
+  if (o.keep_last < 0) throw std::invalid_argument("--keep-last must be >= 0, got " + std::to_string(o.keep_last));
+  if (o.stop_at < 0) throw std::invalid_argument("--stop-at must be >= 0, got " + std::to_string(o.stop_at));
+  if (o.save_dtype != "float32" && o.save_dtype != "float16" && o.save_dtype != "bfloat16")
+    throw std::invalid_argument("--save-dtype must be float32, float16 or bfloat16, got '" + o.save_dtype + "'");
+  if (!o.resume.empty() && !o.given.count("save")) o.save = o.resume;
   if (o.log.empty()) o.log = o.save + ".jsonl";
   return o;
+}
+
+std::string exact(double value) {
+  std::ostringstream text;
+  text.precision(17);
+  text << value;
+  return text.str();
+}
+
+// A resumed run takes the model, schedule and data options from the checkpoint; an option given
+// with a different value would silently change the run, so it is an error.
+void adopt_checkpoint(Options& o, ModelConfig& config, const ModelConfig& saved, const TrainingState& s) {
+  const auto adopt = [&](const char* option, auto& value, auto stored) {
+    using Value = std::remove_reference_t<decltype(value)>;
+    if (o.given.count(option) && value != Value(stored))
+      throw std::invalid_argument("--" + std::string(option) + " " + exact(double(value)) + " conflicts with " +
+                                  exact(double(stored)) + " in " + o.resume + "; leave it out when resuming");
+    value = Value(stored);
+  };
+  adopt("n-layer", config.n_layer, saved.n_layer);
+  adopt("n-embd", config.n_embd, saved.n_embd);
+  if (config.dim_ffn == 0) config.dim_ffn = 4 * config.n_embd;
+  adopt("dim-ffn", config.dim_ffn, saved.ffn());
+  if (o.vocab_size == 0) o.given.erase("vocab-size");
+  adopt("vocab-size", o.vocab_size, saved.vocab_size);
+  adopt("ctx-len", o.ctx_len, s.ctx_len);
+  adopt("micro-batch", o.micro_batch, s.micro_batch);
+  adopt("seed", o.seed, s.seed);
+  adopt("lr-init", o.optimizer.lr_init, s.optimizer.lr_init);
+  adopt("lr-final", o.optimizer.lr_final, s.optimizer.lr_final);
+  adopt("warmup-steps", o.optimizer.warmup_steps, s.optimizer.warmup_steps);
+  adopt("beta1", o.optimizer.beta1, s.optimizer.beta1);
+  adopt("beta2", o.optimizer.beta2, s.optimizer.beta2);
+  adopt("adam-eps", o.optimizer.eps, s.optimizer.eps);
+  adopt("weight-decay", o.optimizer.weight_decay, s.optimizer.weight_decay);
+  adopt("grad-clip", o.optimizer.grad_clip, s.optimizer.grad_clip);
+  adopt("layerwise-lr", o.optimizer.layerwise_lr, s.optimizer.layerwise_lr);
+  adopt("l2wrap", o.l2wrap, s.l2wrap);
+  adopt("val-fraction", o.val_fraction, s.val_fraction);
+  // --steps / --tokens set a new length (the schedule stretches to it); by default the run's own.
+  if (!o.given.count("steps") && !o.given.count("tokens")) o.steps = s.optimizer.total_steps;
+}
+
+// "run/model.h5", step 100 -> "run/model-step000100.h5"
+std::string numbered_path(const std::string& save, long step) {
+  const std::filesystem::path p(save);
+  char digits[32];
+  std::snprintf(digits, sizeof digits, "%06ld", step);
+  return (p.parent_path() / (p.stem().string() + "-step" + digits + p.extension().string())).string();
+}
+
+// Deletes numbered checkpoints of `save` beyond the newest `keep`.
+void prune_numbered(const std::string& save, int keep) {
+  namespace fs = std::filesystem;
+  const fs::path p(save);
+  const fs::path directory = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  const std::string head = p.stem().string() + "-step", tail = p.extension().string();
+  std::map<long, fs::path> numbered;
+  for (const auto& entry : fs::directory_iterator(directory)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() < head.size() + 6 + tail.size() || name.compare(0, head.size(), head) != 0 ||
+        name.compare(name.size() - tail.size(), tail.size(), tail) != 0)
+      continue;
+    const std::string digits = name.substr(head.size(), name.size() - head.size() - tail.size());
+    if (std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      numbered[std::stol(digits)] = entry.path();
+  }
+  while (numbered.size() > std::size_t(keep)) {
+    fs::remove(numbered.begin()->second);
+    numbered.erase(numbered.begin());
+  }
 }
 
 // Cross-entropy (bits per token) of the held-out tokens under the training split's token
@@ -128,31 +219,84 @@ std::string greedy_sample(TrainModel& trained, const std::string& prompt, int co
   return out;
 }
 
-int train(const Options& o) {
-  TokenData data = load_tokens(o.data, o.vocab_size);
-  const DataSplit split = split_train_val(data, o.ctx_len, o.val_fraction);
+int train(Options o) {
   ModelConfig config = o.model;
+  std::optional<TrainingState> resumed;
+  if (!o.resume.empty()) {
+    resumed = read_training_state(o.resume);
+    adopt_checkpoint(o, config, read_config(o.resume), *resumed);
+    // The weights are saved as the resumed file stores them unless told otherwise.
+    const std::string stored = inspect_checkpoint(o.resume).weight_dtype;
+    if (!o.given.count("save-dtype") && (stored == "float16" || stored == "bfloat16")) o.save_dtype = stored;
+  }
+  if (o.tokens > 0)
+    o.steps = (o.tokens + long(o.ctx_len) * o.micro_batch - 1) / (long(o.ctx_len) * o.micro_batch);
+  const WeightDtype save_dtype = parse_weight_dtype(o.save_dtype);
+  TokenData data = load_tokens(o.data, o.vocab_size);
+  const std::uint64_t data_hash = token_hash(data.tokens.data(), data.tokens.size());
+  if (resumed && (long(data.tokens.size()) != resumed->data_tokens || data_hash != resumed->data_hash))
+    throw std::runtime_error(o.data + ": " + std::to_string(data.tokens.size()) + " tokens that differ from the " +
+                             std::to_string(resumed->data_tokens) + " tokens of " + resumed->data_source + " that " +
+                             o.resume + " was trained on: resume on the same data");
+  const long first_step = resumed ? resumed->step : 0;
+  if (o.steps < first_step)
+    throw std::invalid_argument("--steps " + std::to_string(o.steps) + " is fewer than the " + std::to_string(first_step) +
+                                " steps " + o.resume + " has done");
+  const long last_step = o.stop_at > 0 ? std::min(o.stop_at, o.steps) : o.steps;
+  if (last_step < first_step)
+    throw std::invalid_argument("--stop-at " + std::to_string(o.stop_at) + " is before step " + std::to_string(first_step) +
+                                " of " + o.resume);
+  const DataSplit split = split_train_val(data, o.ctx_len, o.val_fraction);
   config.vocab_size = data.vocab_size;
   TrainModel model(config, TrainingShape{o.micro_batch, o.ctx_len, o.recompute});
-  model.initialize(o.seed);
+  OptimizerConfig opt_config = o.optimizer;
+  opt_config.total_steps = o.steps;
+  AdamW<Space, float> optimizer(model.specs(), opt_config);
+  if (resumed)
+    load_training(o.resume, model, optimizer);
+  else
+    model.initialize(o.seed);
   const double params = double(parameter_count(model.specs()));
   std::printf("rwkv-train: %s, %zu tokens (%zu train, %zu validation), vocab %d\n", data.source.c_str(),
               data.tokens.size(), split.train.size(), split.val.size(), config.vocab_size);
   std::printf("rwkv-train: RWKV-4 L%d D%d F%d, %.2fM parameters, ctx %d x batch %d, %ld steps, %d threads on %s\n",
               config.n_layer, config.n_embd, config.ffn(), params / 1e6, o.ctx_len, o.micro_batch, o.steps,
               Space().concurrency(), Space::name());
+  if (resumed) std::printf("rwkv-train: resuming %s at step %ld\n", o.resume.c_str(), first_step);
   std::fflush(stdout);
+
+  TrainingState state;
+  state.step = first_step;
+  state.seed = o.seed;
+  state.ctx_len = o.ctx_len;
+  state.micro_batch = o.micro_batch;
+  state.lr = resumed ? resumed->lr : 0.0;
+  state.optimizer = opt_config;
+  state.l2wrap = o.l2wrap;
+  state.val_fraction = o.val_fraction;
+  state.data_source = data.source;
+  state.data_tokens = long(data.tokens.size());
+  state.data_hash = data_hash;
+  const auto save = [&](long step) {
+    state.step = step;
+    if (o.keep_last > 0) {
+      const std::string numbered = numbered_path(o.save, step);
+      save_training(numbered, model, optimizer, state, save_dtype);
+      publish_copy(numbered, o.save);
+      prune_numbered(o.save, o.keep_last);
+    } else {
+      save_training(o.save, model, optimizer, state, save_dtype);
+    }
+  };
   if (o.steps == 0) {
-    save_model(o.save, model);
+    save(0);
     std::printf("rwkv-train: saved the initialized model to %s\n", o.save.c_str());
     return 0;
   }
 
-  std::ofstream log(o.log);
+  // A resumed run appends to the log it continues.
+  std::ofstream log(o.log, resumed ? std::ios::app : std::ios::trunc);
   if (!log) throw std::runtime_error(o.log + ": cannot open the log for writing");
-  OptimizerConfig opt_config = o.optimizer;
-  opt_config.total_steps = o.steps;
-  AdamW<Space, float> optimizer(model.specs(), opt_config);
   WindowSampler sampler(split.train.size(), o.ctx_len, o.seed);
   const int N = o.micro_batch * o.ctx_len;
   std::vector<std::int32_t> inputs(N), targets(N);
@@ -163,10 +307,10 @@ int train(const Options& o) {
   auto validate = [&](long step) {
     if (split.val.empty()) return;
     val_loss = windowed_loss(model, split.val, std::size_t(o.val_windows)).mean;
-    log << "{\"step\":" << step << ",\"val_loss\":" << val_loss << ",\"val_bits_per_token\":" << val_loss / std::log(2.0)
-        << "}\n" << std::flush;
+    log << "{\"step\":" << step << ",\"val_loss\":" << exact(val_loss)
+        << ",\"val_bits_per_token\":" << val_loss / std::log(2.0) << "}\n" << std::flush;
   };
-  for (long step = 0; step < o.steps; ++step) {
+  for (long step = first_step; step < last_step; ++step) {
     fill_train_batch(split.train, sampler, std::uint64_t(step), o.micro_batch, inputs, targets);
     Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(inputs.data(), N));
     Kokkos::deep_copy(target_view, Kokkos::View<const int*, Kokkos::HostSpace>(targets.data(), N));
@@ -178,27 +322,34 @@ int train(const Options& o) {
     if (!std::isfinite(r.grad_norm))
       throw std::runtime_error("gradient norm became " + std::to_string(r.grad_norm) + " at step " + std::to_string(step + 1) +
                                "; the last good weights are in the last checkpoint");
+    state.lr = r.lr;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    const double tokens_done = double(step + 1) * N;
-    const double rate = tokens_done / elapsed;
+    const double rate = double(step + 1 - first_step) * N / elapsed;
     if (o.val_every > 0 && (step + 1) % o.val_every == 0 && step + 1 < o.steps) validate(step + 1);
-    log << "{\"step\":" << step + 1 << ",\"loss\":" << loss << ",\"lr\":" << r.lr << ",\"grad_norm\":" << r.grad_norm
-        << ",\"tokens\":" << long(tokens_done) << ",\"elapsed_s\":" << elapsed << ",\"tokens_per_s\":" << rate << "}\n";
+    log << "{\"step\":" << step + 1 << ",\"loss\":" << exact(loss) << ",\"lr\":" << exact(r.lr)
+        << ",\"grad_norm\":" << exact(r.grad_norm) << ",\"tokens\":" << (step + 1) * N << ",\"elapsed_s\":" << elapsed
+        << ",\"tokens_per_s\":" << rate << "}\n";
     char val_text[32] = "-";
     if (!std::isnan(val_loss)) std::snprintf(val_text, sizeof val_text, "%.4f", val_loss);
     char line[256];
     std::snprintf(line, sizeof line, "step %ld/%ld  loss %.4f  val %s  lr %.2e  %.0f tok/s  ETA %s", step + 1, o.steps,
-                  loss, val_text, r.lr, rate, cli::format_duration(elapsed / (step + 1) * (o.steps - step - 1)).c_str());
+                  loss, val_text, r.lr, rate,
+                  cli::format_duration(elapsed / double(step + 1 - first_step) * double(last_step - step - 1)).c_str());
     if (tty)
       std::fprintf(stderr, "\r%s\033[K", line);
-    else if ((step + 1) % o.print_every == 0 || step + 1 == o.steps)
+    else if ((step + 1) % o.print_every == 0 || step + 1 == last_step)
       std::fprintf(stderr, "%s\n", line);
-    if (o.save_every > 0 && (step + 1) % o.save_every == 0) save_model(o.save, model);
+    if (o.save_every > 0 && (step + 1) % o.save_every == 0 && step + 1 < last_step) save(step + 1);
   }
   if (tty) std::fprintf(stderr, "\n");
-  validate(o.steps);
-  save_model(o.save, model);
-  std::printf("rwkv-train: saved %s; log %s\n", o.save.c_str(), o.log.c_str());
+  validate(last_step);
+  save(last_step);
+  log.flush();
+  if (last_step < o.steps)
+    std::printf("rwkv-train: stopped after step %ld of %ld; saved %s (continue with --resume); log %s\n", last_step,
+                o.steps, o.save.c_str(), o.log.c_str());
+  else
+    std::printf("rwkv-train: saved %s; log %s\n", o.save.c_str(), o.log.c_str());
   if (!split.val.empty()) {
     std::printf("rwkv-train: validation: %.4f bits per token (%.4f nats)\n", val_loss / std::log(2.0), val_loss);
     std::printf("rwkv-train: unigram baseline: %.4f bits per token\n", unigram_bits(split.train, split.val, config.vocab_size));

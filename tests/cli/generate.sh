@@ -36,7 +36,7 @@ check "continuing from the state" bash -c "'$generate' --model model.h5 --prompt
   --max-tokens 8 --temperature 0 --int8 --threads 2 >/dev/null 2>&1"
 check "an embedding of 2 x 32 numbers" bash -c "[ \$('$embed' --model model.h5 --text 'In the' --threads 2 | wc -w) -eq 64 ]"
 
-fails_with "missing.h5: not an HDF5 file" "$generate" --model missing.h5 --prompt x
+fails_with "missing.h5: no such file" "$generate" --model missing.h5 --prompt x
 fails_with "outside the model's 256-token vocabulary" "$generate" --model model.h5 --prompt "Hello world" \
   --tokenizer "$RWKV_NEOX_TOKENIZER"
 fails_with "more than --max-prompt-tokens 3" "$generate" --model model.h5 --prompt "In the beginning" --max-prompt-tokens 3

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# rwkv-train's checkpoints from the command line: a run stopped and resumed gives bit for bit the
+# losses and the final file of an uninterrupted run (also from bfloat16 weights), --keep-last,
+# --save-dtype files that h5py reads back as the rounded values, rwkv-info and its --check, and
+# one clear error with a non-zero exit for each bad resume or file.
+#   checkpoint.sh RWKV_TRAIN RWKV_INFO WORK_DIR
+set -u
+train=$1 info=$2 work=$3
+rm -rf "$work"
+mkdir -p "$work" && cd "$work" || exit 1
+export OMP_PROC_BIND=spread OMP_PLACES=threads
+python=/usr/bin/python3
+failures=0
+check() {  # description, then a command that must succeed (its output goes to the log)
+  local what=$1
+  shift
+  if "$@" >>commands.log 2>&1; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
+}
+fails_with() {  # expected message, then the command; it must exit non-zero and say the message
+  local message=$1
+  shift
+  local out rc
+  out=$("$@" 2>&1 >/dev/null)
+  rc=$?
+  if [ "$rc" -ne 0 ] && grep -qF -- "$message" <<<"$out" && [ "$(wc -l <<<"$out")" -eq 1 ]; then
+    echo "ok: exit $rc with '$message'"
+  else
+    echo "FAILED: expected a non-zero exit with one line saying '$message', got exit $rc: $out"
+    failures=$((failures + 1))
+  fi
+}
+losses() { grep -o '"loss":[^,]*' "$1"; }
+
+printf 'In the beginning God created the heaven and the earth. %.0s' {1..40} >corpus.txt
+run=(--data corpus.txt --n-layer 2 --n-embd 32 --ctx-len 16 --micro-batch 2 --warmup-steps 2
+  --lr-init 1e-3 --lr-final 1e-4 --weight-decay 0.01 --threads 2)
+
+# Resume == uninterrupted: the same 8 losses, and h5diff finds no difference in weights, moments
+# or training attributes. The straight run validates every 3 steps, the resumed one does not:
+# validation must not disturb training.
+check "8 steps straight" "$train" "${run[@]}" --steps 8 --val-every 3 --save straight.h5
+check "the same run stopped after step 4" "$train" "${run[@]}" --steps 8 --stop-at 4 --save half.h5
+check "and resumed for the last 4 (options from the checkpoint)" "$train" --data corpus.txt --resume half.h5 \
+  --save half.h5 --threads 2
+check "8 loss lines after the resume" test "$(losses half.h5.jsonl | wc -l)" -eq 8
+check "losses bit for bit equal" cmp <(losses straight.h5.jsonl) <(losses half.h5.jsonl)
+check "final checkpoints equal (h5diff)" h5diff straight.h5 half.h5
+check "the same from bfloat16 weights (exact weights in train/master)" bash -c "'$train' ${run[*]} --steps 8 --stop-at 5 \
+  --save-dtype bfloat16 --save bf.h5 && '$train' --data corpus.txt --resume bf.h5 --save bf.h5 --threads 2"
+check "bfloat16 run: losses bit for bit equal" cmp <(losses straight.h5.jsonl) <(losses bf.h5.jsonl)
+check "bfloat16 run: moments and exact weights equal the straight run's" $python -c "
+import h5py, numpy as np
+a = h5py.File('straight.h5', 'r')
+b = h5py.File('bf.h5', 'r')
+for name in a['train/exp_avg']:
+    assert np.array_equal(a[name][()], b['train/master/' + name][()]), name
+    for moment in ('train/exp_avg/', 'train/exp_avg_sq/'):
+        assert np.array_equal(a[moment + name][()], b[moment + name][()]), moment + name
+assert b.attrs['weight_dtype'] == 'bfloat16' and b['train'].attrs['step'] == 8
+"
+check "a run extended with --steps 10" "$train" --data corpus.txt --resume straight.h5 --steps 10 --save longer.h5 --threads 2
+check "rwkv-info reports step 10 of 10" grep -q "step 10 of 10" <("$info" longer.h5)
+
+fails_with "--n-embd 64 conflicts with 32 in straight.h5" "$train" --data corpus.txt --resume straight.h5 --n-embd 64
+fails_with "--lr-init 0.002 conflicts with 0.001 in straight.h5" "$train" --data corpus.txt --resume straight.h5 --lr-init 2e-3
+fails_with "--steps 4 is fewer than the 8 steps straight.h5 has done" "$train" --data corpus.txt --resume straight.h5 --steps 4
+printf 'Other text entirely, long enough for a window or two of sixteen tokens. %.0s' {1..10} >other.txt
+fails_with "resume on the same data" "$train" --data other.txt --resume straight.h5 --steps 9
+fails_with "corpus.txt: not an HDF5 file" "$train" --data corpus.txt --resume corpus.txt
+check "a model file without training state (h5py deletes /train)" $python -c "
+import h5py, shutil
+shutil.copy('straight.h5', 'model.h5')
+with h5py.File('model.h5', 'a') as f: del f['train']"
+fails_with "model.h5: no group 'train'" "$train" --data corpus.txt --resume model.h5
+
+# --keep-last 2 with a save every 2 steps: steps 4 and 6 remain, and model.h5 is step 6.
+mkdir -p kept
+check "--keep-last 2" "$train" "${run[@]}" --steps 6 --save-every 2 --keep-last 2 --save kept/model.h5
+check "the two newest numbered checkpoints" test -f kept/model-step000004.h5 -a -f kept/model-step000006.h5
+check "older ones deleted" test ! -e kept/model-step000002.h5
+check "--save holds the latest" h5diff kept/model.h5 kept/model-step000006.h5
+check "no temporary files left" test -z "$(ls kept | grep tmp)"
+
+# --save-dtype: h5py reads float16 as float16 and bfloat16 as float32, equal to the float32
+# weights rounded to nearest even (NumPy's float16 cast; the bit trick for bfloat16).
+for dtype in float32 float16 bfloat16; do
+  check "a fresh model stored as $dtype" "$train" "${run[@]}" --steps 0 --save-dtype "$dtype" --save "init-$dtype.h5"
+done
+check "h5py reads float16 and bfloat16 as the rounded float32 weights" $python -c "
+import h5py, numpy as np
+full = h5py.File('init-float32.h5', 'r')
+half = h5py.File('init-float16.h5', 'r')
+bf = h5py.File('init-bfloat16.h5', 'r')
+assert half.attrs['weight_dtype'] == 'float16' and bf.attrs['weight_dtype'] == 'bfloat16'
+changed = 0
+for name in full:
+    if name == 'train':
+        continue
+    x = full[name][()]
+    assert half[name].dtype == np.float16 and bf[name].dtype == np.float32, name
+    assert np.array_equal(half[name][()], x.astype(np.float16)), name
+    bits = x.view(np.uint32).astype(np.uint64)
+    rounded = (((bits + 0x7fff + ((bits >> 16) & 1)) >> 16) << 16).astype(np.uint32).view(np.float32)
+    assert np.array_equal(bf[name][()], rounded), name
+    assert half[name].fletcher32 and bf[name].fletcher32, name
+    changed += int(not np.array_equal(rounded, x))
+assert changed > 0
+"
+check "rwkv-info names the dtype" grep -q "weights     bfloat16" <("$info" init-bfloat16.h5)
+
+# rwkv-info --check reads every dataset: a flipped byte is named.
+check "rwkv-info --check of a good file: all 126 datasets checksummed" grep -q "126 datasets read; 126 of them carry a checksum" \
+  <("$info" --check straight.h5)
+check "a byte flipped inside emb.weight" $python -c "
+import h5py, shutil
+shutil.copy('straight.h5', 'corrupt.h5')
+with h5py.File('corrupt.h5', 'r') as f:
+    chunk = f['emb.weight'].id.get_chunk_info(0)
+with open('corrupt.h5', 'r+b') as f:
+    f.seek(chunk.byte_offset + chunk.size // 2)
+    b = f.read(1)
+    f.seek(chunk.byte_offset + chunk.size // 2)
+    f.write(bytes([b[0] ^ 0xff]))"
+check "rwkv-info without --check reads no data" "$info" corrupt.h5
+fails_with "corrupt.h5: cannot read dataset 'emb.weight'" "$info" --check corrupt.h5
+fails_with "nothing.h5: no such file" "$info" nothing.h5
+fails_with "corpus.txt: not an HDF5 file" "$info" corpus.txt
+exit $((failures > 0))
