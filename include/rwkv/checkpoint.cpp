@@ -3,6 +3,7 @@
 #include <hdf5.h>
 
 #include <cstdio>
+#include <limits>
 #include <utility>
 #include <stdexcept>
 #include <type_traits>
@@ -42,9 +43,23 @@ void write_string_attribute(hid_t file, const std::string& path, const char* nam
 long read_int_attribute(hid_t file, const std::string& path, const char* name) {
   if (H5Aexists(file, name) <= 0) fail(path, std::string("missing attribute '") + name + "'");
   Handle attr{H5Aopen(file, name, H5P_DEFAULT), H5Aclose};
+  if (attr.id < 0) fail(path, std::string("cannot open attribute '") + name + "'");
+  // H5Aread writes every element: one long has room for one integer.
+  Handle space{H5Aget_space(attr.id), H5Sclose};
+  Handle type{H5Aget_type(attr.id), H5Tclose};
+  if (space.id < 0 || H5Sget_simple_extent_npoints(space.id) != 1 || type.id < 0 || H5Tget_class(type.id) != H5T_INTEGER)
+    fail(path, std::string("attribute '") + name + "' is not one integer");
   long value = 0;
-  if (attr.id < 0 || H5Aread(attr.id, H5T_NATIVE_LONG, &value) < 0) fail(path, std::string("cannot read attribute '") + name + "'");
+  if (H5Aread(attr.id, H5T_NATIVE_LONG, &value) < 0) fail(path, std::string("cannot read attribute '") + name + "'");
   return value;
+}
+
+// A config size: checked to fit an int before it becomes one.
+int read_size_attribute(hid_t file, const std::string& path, const char* name) {
+  const long value = read_int_attribute(file, path, name);
+  if (value < 0 || value > std::numeric_limits<int>::max())
+    fail(path, std::string("attribute '") + name + "' is " + std::to_string(value) + ", out of range");
+  return int(value);
 }
 
 template <class Scalar>
@@ -90,10 +105,10 @@ ModelConfig read_config(const std::string& path) {
   Handle file{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose};
   if (file.id < 0) fail(path, "cannot open");
   ModelConfig c;
-  c.n_layer = int(read_int_attribute(file.id, path, "n_layer"));
-  c.n_embd = int(read_int_attribute(file.id, path, "n_embd"));
-  c.dim_ffn = int(read_int_attribute(file.id, path, "dim_ffn"));
-  c.vocab_size = int(read_int_attribute(file.id, path, "vocab_size"));
+  c.n_layer = read_size_attribute(file.id, path, "n_layer");
+  c.n_embd = read_size_attribute(file.id, path, "n_embd");
+  c.dim_ffn = read_size_attribute(file.id, path, "dim_ffn");
+  c.vocab_size = read_size_attribute(file.id, path, "vocab_size");
   try {
     validate(c);
   } catch (const std::exception& e) {
@@ -183,6 +198,14 @@ std::vector<double> load_state_data(const std::string& path, const ModelConfig& 
       dims[0] != hsize_t(config.n_layer) || dims[1] != 5 || dims[2] < 1 || dims[3] != hsize_t(config.n_embd))
     fail(path, "dataset 'state' is not [" + std::to_string(config.n_layer) + ", 5, slots, " +
                    std::to_string(config.n_embd) + "]");
+  // The values are allocated from the shape, which is only a claim: the file must hold them first
+  // (the state is stored uncompressed). slot_bytes is the model's, a valid config's size.
+  const hsize_t slot_bytes = dims[0] * dims[1] * dims[3] * sizeof(double);
+  hsize_t file_size = 0;
+  if (dims[2] > hsize_t(std::numeric_limits<int>::max()) || H5Fget_filesize(file.id, &file_size) < 0 ||
+      dims[2] > file_size / slot_bytes || H5Dget_storage_size(set.id) < dims[2] * slot_bytes)
+    fail(path, "dataset 'state' of shape [" + std::to_string(dims[0]) + ", 5, " + std::to_string(dims[2]) + ", " +
+                   std::to_string(dims[3]) + "] is not stored in full (truncated or corrupt)");
   slots = int(dims[2]);
   std::vector<double> values(std::size_t(dims[0]) * dims[1] * dims[2] * dims[3]);
   if (H5Dread(set.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
