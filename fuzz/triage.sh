@@ -15,7 +15,7 @@ first_frame() {
     /^    #0 / { stack++ }
     stack == want && /^    #[0-9]+ / {
       if (skip_hdf5 && /libhdf5/) next
-      if ($0 ~ /__interceptor_|__asan|__sanitizer|__lsan|in (malloc|calloc|realloc|free|operator new|operator delete)|in (abort|raise|__pthread_kill|pthread_kill)|libc\.so|fuzzer::|in std::/) next
+      if ($0 ~ /__interceptor_|__asan|__sanitizer|__lsan|in (malloc|calloc|realloc|free|operator new|operator delete)|in (abort|raise|__pthread_kill|pthread_kill)|libc\.so|sysdeps\/|fuzzer::|in std::/) next
       print; exit
     }' "$1"
 }
@@ -24,7 +24,7 @@ hdf5=0
 for input in "$@"; do
   report=$(mktemp)
   "$binary" -runs=1 -rss_limit_mb=2048 -malloc_limit_mb=1048576 -timeout=10 "$input" >"$report" 2>&1
-  kind=$(grep -m1 -oE "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer|UndefinedBehaviorSanitizer): [a-z-]+( signal)?|runtime error: .*|HDF5 objects left open" "$report" | head -n 1)
+  kind=$(grep -m1 -oE "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer|UndefinedBehaviorSanitizer): [A-Za-z-]+( signal)?|runtime error: .*|HDF5 objects left open" "$report" | head -n 1)
   access=$(first_frame "$report" 1)
   owner=ours
   if grep -q libhdf5 <<<"$access"; then

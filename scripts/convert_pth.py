@@ -141,9 +141,9 @@ def read_pth(path):
     n_layer = max(layers) + 1 if layers else 0
     if n_layer == 0:
         fail(path, "no key 'blocks.0.*': no layers")
-    missing_layers = sorted(set(range(n_layer)) - layers)
-    if missing_layers:
-        fail(path, f"layer {missing_layers[0]} is missing (the file has keys of blocks 0..{n_layer - 1})")
+    if len(layers) != n_layer:
+        first_missing = next(i for i in range(n_layer) if i not in layers)
+        fail(path, f"layer {first_missing} is missing (the file has keys of blocks up to {n_layer - 1})")
     ffn_key = "blocks.0.ffn.key.weight"
     if ffn_key not in sd:
         fail(path, f"missing key '{ffn_key}'")
@@ -307,6 +307,11 @@ def read_h5(path):
             except OSError as e:
                 fail(path, f"cannot read dataset '{name}' ({e})")
             tensors[name] = torch.from_numpy(np.ascontiguousarray(values)).to(torch_dtype(kind))
+        declared = f.attrs.get("weight_dtype")
+        if declared is not None:
+            declared = declared.decode() if isinstance(declared, bytes) else str(declared)
+            if declared != stored:
+                fail(path, f"attribute 'weight_dtype' is '{declared}', the datasets are {stored}")
         ignored = []
         f.visit(lambda n: ignored.append(n) if isinstance(f[n], h5py.Dataset) and n not in shapes else None)
     return config, stored, tensors, ignored
