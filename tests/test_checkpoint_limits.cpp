@@ -138,3 +138,27 @@ TEST_CASE("a state file must hold the slots its shape claims", "[checkpoint][lim
   CHECK_THAT(error_of([&] { load_state_data(claim, config, read_slots); }),
              Catch::Contains(claim) && Catch::Contains("dataset 'state' of shape [2, 5, 1099511627776, 4] is not stored in full"));
 }
+
+TEST_CASE("weights must be stored as floats of at most 8 bytes", "[checkpoint][limits]") {
+  TempDir dir;
+  const ModelConfig config{1, 4, 8, 8};
+  const std::vector<TensorSpec> specs = tensor_specs(v4{}, config);
+  std::vector<float> weights(parameter_count(specs), 0.5f);
+  const std::string path = dir.file("ints.h5");
+  save_weights(path, config, specs, weights.data());
+  {
+    hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(file >= 0);
+    H5Ldelete(file, "ln_out.bias", H5P_DEFAULT);
+    const hsize_t dims[1] = {hsize_t(config.n_embd)};
+    const std::vector<std::int32_t> values(config.n_embd, 1);
+    hid_t space = H5Screate_simple(1, dims, nullptr);
+    hid_t set = H5Dcreate2(file, "ln_out.bias", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(H5Dwrite(set, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >= 0);
+    H5Dclose(set);
+    H5Sclose(space);
+    H5Fclose(file);
+  }
+  CHECK_THAT(error_of([&] { load_weights(path, specs, weights.data()); }),
+             Catch::Contains(path) && Catch::Contains("dataset 'ln_out.bias' is not stored as a float of at most 8 bytes"));
+}
