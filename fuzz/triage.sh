@@ -6,15 +6,18 @@
 # else (our frames, or HDF5 writing into a buffer we passed) is ours.
 #   fuzz/triage.sh FUZZ_BINARY FINDING...   exits 1 if any finding is ours
 set -uo pipefail
-binary=$1
+binary=$(realpath "$1")
 shift
 # Prints the first frame of stack number $2 (1 = the access, 2 = the allocation) that is not
 # sanitizer, allocator, libc or libFuzzer machinery (and with $3 = 1, not in libhdf5 either).
+# Frames of the fuzz binary without a source line are the sanitizer runtime linked into it
+# (interceptors such as strdup): our code is compiled with -g.
 first_frame() {
-  awk -v want="$2" -v skip_hdf5="${3:-0}" '
+  awk -v want="$2" -v skip_hdf5="${3:-0}" -v runtime="($binary+0x" '
     /^    #0 / { stack++ }
     stack == want && /^    #[0-9]+ / {
       if (skip_hdf5 && /libhdf5/) next
+      if (index($0, runtime)) next
       if ($0 ~ /__interceptor_|__asan|__sanitizer|__lsan|in (malloc|calloc|realloc|free|operator new|operator delete)|in (abort|raise|__pthread_kill|pthread_kill)|libc\.so|sysdeps\/|fuzzer::|in std::/) next
       print; exit
     }' "$1"
