@@ -59,6 +59,7 @@ apt_packages=(
   catch2 nlohmann-json3-dev
   libpng-dev zlib1g-dev
   python3 python3-h5py python3-numpy
+  python3-torch  # the .pth converter's test and benchmarks/train_vs_pytorch.sh
   bible-kjv bible-kjv-text
 )
 

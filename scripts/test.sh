@@ -3,7 +3,8 @@
 #   scripts/test.sh [--preset NAME] [--no-compile-checks]
 # 1. scripts/setup.sh (installs whatever is missing; seconds when everything is there);
 # 2. configure, build and ctest the preset (default: openmp);
-# 3. the portability compile checks: the whole tree against the Kokkos 5.2.2 headers
+# 3. 60 s of fuzzing the checkpoint loaders (scripts/fuzz.sh), where clang's libFuzzer is installed;
+# 4. the portability compile checks: the whole tree against the Kokkos 5.2.2 headers
 #    (scripts/check-kokkos5.sh) and for CUDA sm_90 (scripts/check-cuda.sh).
 # Exits non-zero on any failure.
 set -euo pipefail
@@ -33,6 +34,13 @@ cmake --build --preset "$preset"
 stamp "build done"
 ctest --preset "$preset" --timeout 1200
 stamp "ctest done"
+
+if fuzz_status=$(./scripts/fuzz.sh --available 2>&1); then
+  ./scripts/fuzz.sh --time 60
+  stamp "fuzz done"
+else
+  stamp "fuzz skipped: $fuzz_status"
+fi
 
 if [ $compile_checks -eq 1 ]; then
   ./scripts/check-kokkos5.sh

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <tuple>
@@ -109,6 +110,7 @@ void read_tensor(hid_t file, const std::string& path, const std::string& name, c
                    ", expected float32, float64, float16 or bfloat16");
   if (required && kind != *required)
     fail(path, "dataset '" + name + "' is " + hdf5::kind_name(kind) + ", but the file says " + hdf5::kind_name(*required));
+  hdf5::check_float_dataset(set.id(), path, name);
   if (kind == FloatKind::float16 || kind == FloatKind::bfloat16) {
     std::vector<std::uint16_t> bits(s.size());
     hdf5::read_dataset(set.id(), path, name, type.id(), bits.data());
@@ -159,7 +161,8 @@ FileHeader read_header(hid_t file, const std::string& path) {
                                                 {"vocab_size", &h.config.vocab_size}};
   for (const auto& [name, field] : sizes) {
     const long value = hdf5::read_int(file, path, "", name);
-    if (value <= 0 || value > (1l << 30)) fail(path, std::string("attribute '") + name + "' is " + std::to_string(value));
+    if (value <= 0 || value > (1l << 30))
+      fail(path, std::string("attribute '") + name + "' is " + std::to_string(value) + ", outside 1..2^30");
     *field = int(value);
   }
   return h;
@@ -454,6 +457,14 @@ std::vector<double> load_state_data(const std::string& path, const ModelConfig& 
       dims[0] != hsize_t(config.n_layer) || dims[1] != 5 || dims[2] < 1 || dims[3] != hsize_t(config.n_embd))
     fail(path, "dataset 'state' is not [" + std::to_string(config.n_layer) + ", 5, slots, " +
                    std::to_string(config.n_embd) + "]");
+  // The values are allocated from the shape, which is only a claim: the file must hold them first.
+  const hsize_t slot_bytes = dims[0] * dims[1] * dims[3] * sizeof(double);
+  hsize_t file_size = 0;
+  if (dims[2] > hsize_t(std::numeric_limits<int>::max()) || H5Fget_filesize(file.id(), &file_size) < 0 ||
+      dims[2] > file_size / slot_bytes)
+    fail(path, "dataset 'state' of shape [" + std::to_string(dims[0]) + ", 5, " + std::to_string(dims[2]) + ", " +
+                   std::to_string(dims[3]) + "] is not stored in full (truncated or corrupt)");
+  hdf5::check_float_dataset(set.id(), path, "state");
   slots = int(dims[2]);
   std::vector<double> values(std::size_t(dims[0]) * dims[1] * dims[2] * dims[3]);
   hdf5::read_dataset(set.id(), path, "state", H5T_NATIVE_DOUBLE, values.data());

@@ -19,7 +19,14 @@ struct ModelConfig {
   int ffn() const { return dim_ffn > 0 ? dim_ffn : 4 * n_embd; }
 };
 
-// Throws std::invalid_argument naming the field and value when a size is not positive.
+// Limits on what a config (e.g. one read from a file) may claim, far above any real model. They
+// keep every size, offset and tensor list a config implies from overflowing or exhausting memory
+// before a file's datasets are even looked at.
+inline constexpr int max_layers = 4096;
+inline constexpr double max_parameters = 1099511627776.0;  // 2^40
+
+// Throws std::invalid_argument naming the field and value when a size is not positive, or the
+// config exceeds the limits above.
 void validate(const ModelConfig& config);
 
 }  // namespace rwkv

@@ -260,6 +260,23 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
   return set;
 }
 
+void check_float_dataset(hid_t dataset, const std::string& path, const std::string& name) {
+  // HDF5 sizes its conversion buffer by the stored type, which a corrupt file can claim to be
+  // gigabytes, and copies a contiguous or compact dataset by its recorded size (a compact one of
+  // 0 bytes made HDF5 1.10 read a null buffer): both are checked first. fuzz/ found these.
+  const Handle type{H5Dget_type(dataset), H5Tclose};
+  const Handle space{H5Dget_space(dataset), H5Sclose};
+  const hssize_t elements = space.valid() ? H5Sget_simple_extent_npoints(space.id()) : -1;
+  const std::size_t type_size = type.valid() ? H5Tget_size(type.id()) : 0;
+  if (!type.valid() || H5Tget_class(type.id()) != H5T_FLOAT || type_size == 0 || type_size > 8 || elements < 0)
+    fail(path, "dataset '" + name + "' is not stored as a float of at most 8 bytes");
+  const Handle plist{H5Dget_create_plist(dataset), H5Pclose};
+  const H5D_layout_t layout = plist.valid() ? H5Pget_layout(plist.id()) : H5D_LAYOUT_ERROR;
+  if (layout == H5D_LAYOUT_ERROR || ((layout == H5D_CONTIGUOUS || layout == H5D_COMPACT) &&
+                                     H5Dget_storage_size(dataset) != hsize_t(elements) * type_size))
+    fail(path, "dataset '" + name + "' is not stored in full (truncated or corrupt)");
+}
+
 void read_dataset(hid_t dataset, const std::string& path, const std::string& name, hid_t memory_type, void* data) {
   if (H5Dread(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
     fail(path, with_reason("cannot read dataset '" + name + "'"));

@@ -87,6 +87,9 @@ void write_dataset(hid_t location, const std::string& path, const std::string& n
 // Opens dataset `name` (full path inside the file) and checks it has exactly `dims`.
 Handle open_dataset(hid_t file, const std::string& path, const std::string& name, const std::vector<hsize_t>& dims);
 
+// Fails unless the dataset is stored as a float of at most 8 bytes, in full (contiguous and
+// compact layouts hold exactly their elements): what a loader checks before allocating and reading.
+void check_float_dataset(hid_t dataset, const std::string& path, const std::string& name);
 // Reads a whole dataset into `data` as `memory_type`; a failure (checksum mismatch, I/O error,
 // unconvertible type) names the dataset and HDF5's reason.
 void read_dataset(hid_t dataset, const std::string& path, const std::string& name, hid_t memory_type, void* data);

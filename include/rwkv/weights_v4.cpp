@@ -2,6 +2,8 @@
 
 #include <rwkv/instantiate.hpp>
 
+#include <cstdio>
+#include <limits>
 #include <stdexcept>
 
 namespace rwkv {
@@ -14,6 +16,21 @@ void validate(const ModelConfig& c) {
   positive("n_embd", c.n_embd);
   positive("vocab_size", c.vocab_size);
   if (c.dim_ffn < 0) throw std::invalid_argument("model config: dim_ffn must be >= 0 (0 = 4 * n_embd), got " + std::to_string(c.dim_ffn));
+  if (c.n_layer > max_layers)
+    throw std::invalid_argument("model config: n_layer " + std::to_string(c.n_layer) + " exceeds the limit of " +
+                                std::to_string(max_layers));
+  if (c.dim_ffn == 0 && c.n_embd > std::numeric_limits<int>::max() / 4)
+    throw std::invalid_argument("model config: n_embd " + std::to_string(c.n_embd) + " is too large for dim_ffn = 4 * n_embd");
+  // In double: exact enough for a limit, and no integer product can overflow on the way.
+  const double C = c.n_embd, F = c.ffn(), V = c.vocab_size;
+  const double parameters = 2 * V * C + 4 * C + c.n_layer * (11 * C + 5 * C * C + 2 * F * C);
+  if (parameters > max_parameters) {
+    char count[32];
+    std::snprintf(count, sizeof count, "%.3g", parameters);
+    throw std::invalid_argument("model config: n_layer " + std::to_string(c.n_layer) + ", n_embd " + std::to_string(c.n_embd) +
+                                ", dim_ffn " + std::to_string(c.ffn()) + ", vocab_size " + std::to_string(c.vocab_size) +
+                                " give " + count + " parameters, more than the limit of 2^40");
+  }
 }
 
 std::vector<TensorSpec> tensor_specs(v4, const ModelConfig& c) {
