@@ -57,7 +57,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
   namespace po = cli::po;
   po::options_description d("options");
   d.add_options()
-      ("data", po::value(&o.data)->required(), "training data file")
+      ("data", po::value(&o.data), "training data file (with --resume: the checkpoint's by default)")
       ("vocab-size", po::value(&o.vocab_size)->default_value(0), "vocabulary size (0: from the data)")
       ("n-layer", po::value(&o.model.n_layer)->default_value(6), "layers")
       ("n-embd", po::value(&o.model.n_embd)->default_value(512), "embedding width C")
@@ -103,6 +103,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
   if (o.stop_at < 0) throw std::invalid_argument("--stop-at must be >= 0, got " + std::to_string(o.stop_at));
   if (o.save_dtype != "float32" && o.save_dtype != "float16" && o.save_dtype != "bfloat16")
     throw std::invalid_argument("--save-dtype must be float32, float16 or bfloat16, got '" + o.save_dtype + "'");
+  if (o.data.empty() && o.resume.empty()) throw std::invalid_argument("--data FILE is required (or --resume CKPT)");
   if (!o.resume.empty() && !o.given.count("save")) o.save = o.resume;
   if (o.log.empty()) o.log = o.save + ".jsonl";
   return o;
@@ -228,6 +229,7 @@ int train(Options o) {
     // The weights are saved as the resumed file stores them unless told otherwise.
     const std::string stored = inspect_checkpoint(o.resume).weight_dtype;
     if (!o.given.count("save-dtype") && (stored == "float16" || stored == "bfloat16")) o.save_dtype = stored;
+    if (o.data.empty()) o.data = resumed->data_source;
   }
   if (o.tokens > 0)
     o.steps = (o.tokens + long(o.ctx_len) * o.micro_batch - 1) / (long(o.ctx_len) * o.micro_batch);

@@ -40,8 +40,8 @@ run=(--data corpus.txt --n-layer 2 --n-embd 32 --ctx-len 16 --micro-batch 2 --wa
 # validation must not disturb training.
 check "8 steps straight" "$train" "${run[@]}" --steps 8 --val-every 3 --save straight.h5
 check "the same run stopped after step 4" "$train" "${run[@]}" --steps 8 --stop-at 4 --save half.h5
-check "and resumed for the last 4 (options from the checkpoint)" "$train" --data corpus.txt --resume half.h5 \
-  --save half.h5 --threads 2
+check "and resumed for the last 4 (options and data file from the checkpoint)" "$train" --resume half.h5 \
+  --threads 2
 check "8 loss lines after the resume" test "$(losses half.h5.jsonl | wc -l)" -eq 8
 check "losses bit for bit equal" cmp <(losses straight.h5.jsonl) <(losses half.h5.jsonl)
 check "final checkpoints equal (h5diff)" h5diff straight.h5 half.h5
@@ -63,6 +63,7 @@ check "rwkv-info reports step 10 of 10" grep -q "step 10 of 10" <("$info" longer
 
 fails_with "--n-embd 64 conflicts with 32 in straight.h5" "$train" --data corpus.txt --resume straight.h5 --n-embd 64
 fails_with "--lr-init 0.002 conflicts with 0.001 in straight.h5" "$train" --data corpus.txt --resume straight.h5 --lr-init 2e-3
+fails_with "--data FILE is required (or --resume CKPT)" "$train" --steps 2
 fails_with "--steps 4 is fewer than the 8 steps straight.h5 has done" "$train" --data corpus.txt --resume straight.h5 --steps 4
 printf 'Other text entirely, long enough for a window or two of sixteen tokens. %.0s' {1..10} >other.txt
 fails_with "resume on the same data" "$train" --data other.txt --resume straight.h5 --steps 9
