@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # rwkv-train's checkpoints from the command line: a run stopped and resumed gives bit for bit the
 # losses and the final file of an uninterrupted run (also from bfloat16 weights), --keep-last,
-# --save-dtype files that h5py reads back as the rounded values, rwkv-info and its --check, and
-# one clear error with a non-zero exit for each bad resume or file.
-#   checkpoint.sh RWKV_TRAIN RWKV_INFO WORK_DIR
+# --save-dtype files that h5py reads back as the rounded values, rwkv-info and its --check,
+# rwkv-export's inference files, and one clear error with a non-zero exit for each bad resume or file.
+#   checkpoint.sh RWKV_TRAIN RWKV_INFO RWKV_EXPORT WORK_DIR
 set -u
-train=$1 info=$2 work=$3
+train=$1 info=$2 export=$3 work=$4
 rm -rf "$work"
 mkdir -p "$work" && cd "$work" || exit 1
 export OMP_PROC_BIND=spread OMP_PLACES=threads
@@ -124,6 +124,23 @@ with open('corrupt.h5', 'r+b') as f:
     f.write(bytes([b[0] ^ 0xff]))"
 check "rwkv-info without --check reads no data" "$info" corrupt.h5
 fails_with "corrupt.h5: cannot read dataset 'emb.weight'" "$info" --check corrupt.h5
+
+# rwkv-export: the weights alone, a bfloat16 export a quarter of the float32 training checkpoint,
+# equal to the training file's own bfloat16 rounding; the float32 export keeps the weights exactly.
+check "rwkv-export to bfloat16" "$export" straight.h5 export-bf16.h5 --dtype bfloat16
+check "rwkv-export to float32" "$export" straight.h5 export-f32.h5
+check "the export holds no training state" grep -q "training    none" <("$info" export-bf16.h5)
+check "a bfloat16 export is under 27% of the training checkpoint" test \
+  $(($(stat -c %s export-bf16.h5) * 100)) -lt $(($(stat -c %s straight.h5) * 27))
+check "float32 export: weights identical to the checkpoint's" $python -c "
+import h5py, numpy as np
+with h5py.File('straight.h5', 'r') as a, h5py.File('export-f32.h5', 'r') as b:
+    names = [n for n in a if isinstance(a[n], h5py.Dataset)]
+    assert sorted(names) == sorted(b) and len(names) == 42, (len(names), len(b))
+    for n in names:
+        assert np.array_equal(a[n][()], b[n][()]), n"
+fails_with "OUT.h5 is CKPT itself" "$export" straight.h5 straight.h5
+fails_with "unknown weight dtype 'int8'" "$export" straight.h5 x.h5 --dtype int8
 fails_with "nothing.h5: no such file" "$info" nothing.h5
 fails_with "corpus.txt: not an HDF5 file" "$info" corpus.txt
 exit $((failures > 0))
