@@ -1,6 +1,7 @@
 // rwkv-train: trains an RWKV-4 model on a token file (raw bytes, binidx or .npy uint16).
 // Options follow RWKV-LM's names in kebab case; every option can also come from --config FILE.
 #include "cli.hpp"
+#include "ranks.hpp"
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/data.hpp>
@@ -35,7 +36,7 @@ struct Options {
   ModelConfig model;
   OptimizerConfig optimizer;
   int ctx_len = 256, micro_batch = 8, threads = 0, vocab_size = 0;
-  long steps = 1000, tokens = 0, val_every = 100, val_windows = 64, save_every = 0, print_every = 10, stop_at = 0;
+  long check_every = 100, steps = 1000, tokens = 0, val_every = 100, val_windows = 64, save_every = 0, print_every = 10, stop_at = 0;
   int keep_last = 0;
   double val_fraction = default_val_fraction, l2wrap = 1e-4;
   std::uint64_t seed = 42;
@@ -63,7 +64,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
       ("n-embd", po::value(&o.model.n_embd)->default_value(512), "embedding width C")
       ("dim-ffn", po::value(&o.model.dim_ffn)->default_value(0), "channel-mix width (0: 4 * n-embd)")
       ("ctx-len", po::value(&o.ctx_len)->default_value(256), "tokens per training sequence")
-      ("micro-batch", po::value(&o.micro_batch)->default_value(8), "sequences per step")
+      ("micro-batch", po::value(&o.micro_batch)->default_value(8), "sequences per step (per rank under MPI)")
       ("lr-init", po::value(&o.optimizer.lr_init)->default_value(6e-4), "learning rate at the start")
       ("lr-final", po::value(&o.optimizer.lr_final)->default_value(1e-5), "learning rate at the end (exponential decay)")
       ("warmup-steps", po::value(&o.optimizer.warmup_steps)->default_value(0), "linear warmup steps")
@@ -89,6 +90,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
       ("stop-at", po::value(&o.stop_at)->default_value(0), "stop (and save) after this step, to --resume later (0: run to --steps)")
       ("log", po::value(&o.log)->default_value(""), "JSON-lines log (default: the --save path + .jsonl)")
       ("print-every", po::value(&o.print_every)->default_value(10), "progress line every N steps when not on a terminal")
+      ("check-every", po::value(&o.check_every)->default_value(100), "under MPI: compare the ranks' weights every N steps (0: never)")
       ("recompute", po::bool_switch(&o.recompute), "recompute activations in backward (less memory)")
       ("sample", po::value(&o.sample)->default_value(0), "print a greedy sample of N tokens at the end")
       ("prompt", po::value(&o.prompt)->default_value("\n"), "prompt of the sample (bytes)");
@@ -118,7 +120,7 @@ std::string exact(double value) {
 
 // A resumed run takes the model, schedule and data options from the checkpoint; an option given
 // with a different value would silently change the run, so it is an error.
-void adopt_checkpoint(Options& o, ModelConfig& config, const ModelConfig& saved, const TrainingState& s) {
+void adopt_checkpoint(Options& o, ModelConfig& config, const ModelConfig& saved, const TrainingState& s, int ranks) {
   const auto adopt = [&](const char* option, auto& value, auto stored) {
     using Value = std::remove_reference_t<decltype(value)>;
     if (o.given.count(option) && value != Value(stored))
@@ -133,7 +135,11 @@ void adopt_checkpoint(Options& o, ModelConfig& config, const ModelConfig& saved,
   if (o.vocab_size == 0) o.given.erase("vocab-size");
   adopt("vocab-size", o.vocab_size, saved.vocab_size);
   adopt("ctx-len", o.ctx_len, s.ctx_len);
-  adopt("micro-batch", o.micro_batch, s.micro_batch);
+  // The checkpoint counts the sequences of a step over all ranks.
+  if (s.micro_batch % ranks != 0)
+    throw std::invalid_argument(o.resume + " trained " + std::to_string(s.micro_batch) + " sequences a step, which " +
+                                std::to_string(ranks) + " ranks cannot share evenly");
+  adopt("micro-batch", o.micro_batch, s.micro_batch / ranks);
   adopt("seed", o.seed, s.seed);
   adopt("lr-init", o.optimizer.lr_init, s.optimizer.lr_init);
   adopt("lr-final", o.optimizer.lr_final, s.optimizer.lr_final);
@@ -220,19 +226,43 @@ std::string greedy_sample(TrainModel& trained, const std::string& prompt, int co
   return out;
 }
 
-int train(Options o) {
+// Averages the gradients of the ranks in place (through host memory where the space's is not).
+void average_gradients(const cli::Ranks& ranks, TrainModel& model) {
+  const auto grads = model.grads().flat;
+  auto host = Kokkos::create_mirror_view(grads);
+  Kokkos::deep_copy(host, grads);
+  ranks.sum_in_place(host.data(), host.size());
+  Kokkos::deep_copy(grads, host);
+  const float scale = 1.0f / float(ranks.size());
+  Kokkos::parallel_for(
+      "rwkv-train::average_gradients", Kokkos::RangePolicy<Space>(model.space(), 0, grads.size()),
+      KOKKOS_LAMBDA(std::size_t i) { grads(i) *= scale; });
+  model.space().fence();
+}
+
+// FNV-1a of the weights' bytes: ranks that applied the same steps hold the same bits.
+std::uint64_t weights_checksum(TrainModel& model) {
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model.weights().flat);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(host.data());
+  std::uint64_t hash = 14695981039346656037ull;
+  for (std::size_t i = 0; i < host.size() * sizeof(float); ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
+  return hash;
+}
+
+int train(Options o, const cli::Ranks& ranks) {
   ModelConfig config = o.model;
   std::optional<TrainingState> resumed;
   if (!o.resume.empty()) {
     resumed = read_training_state(o.resume);
-    adopt_checkpoint(o, config, read_config(o.resume), *resumed);
+    adopt_checkpoint(o, config, read_config(o.resume), *resumed, ranks.size());
     // The weights are saved as the resumed file stores them unless told otherwise.
     const std::string stored = inspect_checkpoint(o.resume).weight_dtype;
     if (!o.given.count("save-dtype") && (stored == "float16" || stored == "bfloat16")) o.save_dtype = stored;
     if (o.data.empty()) o.data = resumed->data_source;
   }
-  if (o.tokens > 0)
-    o.steps = (o.tokens + long(o.ctx_len) * o.micro_batch - 1) / (long(o.ctx_len) * o.micro_batch);
+  // Each rank trains micro_batch sequences of every step: the step's batch is all of theirs.
+  const int global_batch = o.micro_batch * ranks.size();
+  if (o.tokens > 0) o.steps = (o.tokens + long(o.ctx_len) * global_batch - 1) / (long(o.ctx_len) * global_batch);
   const WeightDtype save_dtype = parse_weight_dtype(o.save_dtype);
   TokenData data = load_tokens(o.data, o.vocab_size);
   const std::uint64_t data_hash = token_hash(data.tokens.data(), data.tokens.size());
@@ -259,11 +289,15 @@ int train(Options o) {
   else
     model.initialize(o.seed);
   const double params = double(parameter_count(model.specs()));
+  // Rank 0 speaks for the run: it prints, logs and saves; errors still reach stderr from any rank.
+  if (!ranks.root() && !std::freopen("/dev/null", "w", stdout)) throw std::runtime_error("cannot silence rank output");
   std::printf("rwkv-train: %s, %zu tokens (%zu train, %zu validation), vocab %d\n", data.source.c_str(),
               data.tokens.size(), split.train.size(), split.val.size(), config.vocab_size);
   std::printf("rwkv-train: RWKV-4 L%d D%d F%d, %.2fM parameters, ctx %d x batch %d, %ld steps, %d threads on %s\n",
-              config.n_layer, config.n_embd, config.ffn(), params / 1e6, o.ctx_len, o.micro_batch, o.steps,
+              config.n_layer, config.n_embd, config.ffn(), params / 1e6, o.ctx_len, global_batch, o.steps,
               Space().concurrency(), Space::name());
+  if (ranks.size() > 1)
+    std::printf("rwkv-train: %d ranks (MPI) x micro-batch %d; gradients averaged every step\n", ranks.size(), o.micro_batch);
   if (resumed) std::printf("rwkv-train: resuming %s at step %ld\n", o.resume.c_str(), first_step);
   std::fflush(stdout);
 
@@ -271,7 +305,7 @@ int train(Options o) {
   state.step = first_step;
   state.seed = o.seed;
   state.ctx_len = o.ctx_len;
-  state.micro_batch = o.micro_batch;
+  state.micro_batch = global_batch;
   state.lr = resumed ? resumed->lr : 0.0;
   state.optimizer = opt_config;
   state.l2wrap = o.l2wrap;
@@ -280,6 +314,7 @@ int train(Options o) {
   state.data_tokens = long(data.tokens.size());
   state.data_hash = data_hash;
   const auto save = [&](long step) {
+    if (!ranks.root()) return;
     state.step = step;
     if (o.keep_last > 0) {
       const std::string numbered = numbered_path(o.save, step);
@@ -296,41 +331,62 @@ int train(Options o) {
     return 0;
   }
 
-  // A resumed run appends to the log it continues.
-  std::ofstream log(o.log, resumed ? std::ios::app : std::ios::trunc);
-  if (!log) throw std::runtime_error(o.log + ": cannot open the log for writing");
+  // A resumed run appends to the log it continues; ranks other than 0 write none.
+  std::ofstream log;
+  if (ranks.root()) {
+    log.open(o.log, resumed ? std::ios::app : std::ios::trunc);
+    if (!log) throw std::runtime_error(o.log + ": cannot open the log for writing");
+  }
   WindowSampler sampler(split.train.size(), o.ctx_len, o.seed);
-  const int N = o.micro_batch * o.ctx_len;
-  std::vector<std::int32_t> inputs(N), targets(N);
+  // This rank's rows of the step's batch: rank r trains sequences r * micro_batch ... of it.
+  const int N = o.micro_batch * o.ctx_len, global_N = global_batch * o.ctx_len;
+  std::vector<std::int32_t> inputs(global_N), targets(global_N);
+  const std::int32_t *rank_inputs = inputs.data() + std::size_t(ranks.rank()) * N,
+                     *rank_targets = targets.data() + std::size_t(ranks.rank()) * N;
   typename TrainModel::TokenView tokens("tokens", N), target_view("targets", N);
-  const bool tty = isatty(fileno(stderr));
+  const bool tty = ranks.root() && isatty(fileno(stderr));
   const auto start = Clock::now();
   double val_loss = std::nan("");
+  double allreduce_seconds = 0;
   auto validate = [&](long step) {
-    if (split.val.empty()) return;
+    if (split.val.empty() || !ranks.root()) return;
     val_loss = windowed_loss(model, split.val, std::size_t(o.val_windows)).mean;
     log << "{\"step\":" << step << ",\"val_loss\":" << exact(val_loss)
         << ",\"val_bits_per_token\":" << val_loss / std::log(2.0) << "}\n" << std::flush;
   };
   for (long step = first_step; step < last_step; ++step) {
-    fill_train_batch(split.train, sampler, std::uint64_t(step), o.micro_batch, inputs, targets);
-    Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(inputs.data(), N));
-    Kokkos::deep_copy(target_view, Kokkos::View<const int*, Kokkos::HostSpace>(targets.data(), N));
+    fill_train_batch(split.train, sampler, std::uint64_t(step), global_batch, inputs, targets);
+    Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(rank_inputs, N));
+    Kokkos::deep_copy(target_view, Kokkos::View<const int*, Kokkos::HostSpace>(rank_targets, N));
     model.zero_grad();
-    const double loss = model.forward(tokens, target_view);
-    if (!std::isfinite(loss)) throw std::runtime_error("loss became " + std::to_string(loss) + " at step " + std::to_string(step));
+    double loss = model.forward(tokens, target_view);
     model.backward(o.l2wrap);
+    if (ranks.size() > 1) {
+      // Every rank's loss and gradient are means over equally many tokens: their means are the
+      // step's, as one rank with the whole batch would compute them (up to summation order).
+      const auto t0 = Clock::now();
+      loss = ranks.sum(loss) / ranks.size();
+      average_gradients(ranks, model);
+      allreduce_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    if (!std::isfinite(loss)) throw std::runtime_error("loss became " + std::to_string(loss) + " at step " + std::to_string(step));
     const StepReport r = optimizer.step(model.space(), model.weights().flat, model.grads().flat, step);
     if (!std::isfinite(r.grad_norm))
       throw std::runtime_error("gradient norm became " + std::to_string(r.grad_norm) + " at step " + std::to_string(step + 1) +
                                "; the last good weights are in the last checkpoint");
     state.lr = r.lr;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    const double rate = double(step + 1 - first_step) * N / elapsed;
+    const double rate = double(step + 1 - first_step) * global_N / elapsed;
     if (o.val_every > 0 && (step + 1) % o.val_every == 0 && step + 1 < o.steps) validate(step + 1);
     log << "{\"step\":" << step + 1 << ",\"loss\":" << exact(loss) << ",\"lr\":" << exact(r.lr)
-        << ",\"grad_norm\":" << exact(r.grad_norm) << ",\"tokens\":" << (step + 1) * N << ",\"elapsed_s\":" << elapsed
-        << ",\"tokens_per_s\":" << rate << "}\n";
+        << ",\"grad_norm\":" << exact(r.grad_norm) << ",\"tokens\":" << (step + 1) * global_N << ",\"elapsed_s\":" << elapsed
+        << ",\"tokens_per_s\":" << rate;
+    if (ranks.size() > 1) log << ",\"allreduce_s\":" << allreduce_seconds;
+    log << "}\n";
+    if (ranks.size() > 1 && o.check_every > 0 && ((step + 1) % o.check_every == 0 || step + 1 == last_step) &&
+        !ranks.all_equal(weights_checksum(model)))
+      throw std::runtime_error("the ranks' weights differ after step " + std::to_string(step + 1) +
+                               ": a rank diverged (hardware fault, or ranks built or run differently)");
     char val_text[32] = "-";
     if (!std::isnan(val_loss)) std::snprintf(val_text, sizeof val_text, "%.4f", val_loss);
     char line[256];
@@ -339,11 +395,16 @@ int train(Options o) {
                   cli::format_duration(elapsed / double(step + 1 - first_step) * double(last_step - step - 1)).c_str());
     if (tty)
       std::fprintf(stderr, "\r%s\033[K", line);
-    else if ((step + 1) % o.print_every == 0 || step + 1 == last_step)
+    else if (ranks.root() && ((step + 1) % o.print_every == 0 || step + 1 == last_step))
       std::fprintf(stderr, "%s\n", line);
     if (o.save_every > 0 && (step + 1) % o.save_every == 0 && step + 1 < last_step) save(step + 1);
   }
   if (tty) std::fprintf(stderr, "\n");
+  if (ranks.size() > 1) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    std::printf("rwkv-train: all-reduce %.3f s of %.3f s (%.1f%% of the steps' time)\n", allreduce_seconds, elapsed,
+                100 * allreduce_seconds / elapsed);
+  }
   validate(last_step);
   save(last_step);
   log.flush();
@@ -356,17 +417,20 @@ int train(Options o) {
     std::printf("rwkv-train: validation: %.4f bits per token (%.4f nats)\n", val_loss / std::log(2.0), val_loss);
     std::printf("rwkv-train: unigram baseline: %.4f bits per token\n", unigram_bits(split.train, split.val, config.vocab_size));
   }
-  if (o.sample > 0) std::printf("rwkv-train: greedy sample:\n%s%s\n", o.prompt.c_str(), greedy_sample(model, o.prompt, o.sample).c_str());
+  if (o.sample > 0 && ranks.root()) std::printf("rwkv-train: greedy sample:\n%s%s\n", o.prompt.c_str(), greedy_sample(model, o.prompt, o.sample).c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return cli::guarded_main("rwkv-train", [&] {
+  const cli::Ranks ranks(argc, argv);
+  const int rc = cli::guarded_main("rwkv-train", [&] {
     const auto options = parse_options(argc, argv);
     if (!options) return 0;
     cli::KokkosRuntime runtime(options->threads);
-    return train(*options);
+    return train(*options, ranks);
   });
+  if (rc != 0 && ranks.size() > 1) ranks.abort(rc);
+  return rc;
 }
