@@ -1,11 +1,16 @@
 // Data-parallel training across processes: rwkv-train built with MPI (RWKV_HAVE_MPI) runs one rank
 // per process under mpirun/srun; each rank trains on its slice of every global batch, the
 // gradients are averaged in place, and every rank applies the same optimizer step. Built without
-// MPI there is one rank and every collective returns its input.
+// MPI there is one rank and every collective returns its input. CUDA builds with NCCL
+// (RWKV_HAVE_NCCL) sum device buffers with NCCL, its communicator set up through MPI.
 #pragma once
 
 #if RWKV_HAVE_MPI
 #include <mpi.h>
+#endif
+#if RWKV_HAVE_NCCL
+#include <cuda_runtime.h>
+#include <nccl.h>
 #endif
 
 #include <cstddef>
@@ -30,6 +35,9 @@ class Ranks {
 #endif
   }
   ~Ranks() {
+#if RWKV_HAVE_NCCL
+    if (nccl_) ncclCommDestroy(nccl_);
+#endif
 #if RWKV_HAVE_MPI
     MPI_Finalize();
 #endif
@@ -55,6 +63,20 @@ class Ranks {
     (void)count;
 #endif
   }
+
+#if RWKV_HAVE_NCCL
+  // Sums `count` floats of device memory over the ranks, in place, on `stream`.
+  void sum_in_place_on_device(float* values, std::size_t count, cudaStream_t stream) {
+    if (!nccl_) {
+      ncclUniqueId id;
+      if (rank_ == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
+      check(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD), "broadcast of the NCCL id");
+      check_nccl(ncclCommInitRank(&nccl_, size_, id, rank_), "ncclCommInitRank");
+    }
+    check_nccl(ncclAllReduce(values, values, count, ncclFloat, ncclSum, nccl_, stream), "ncclAllReduce of the gradients");
+    if (cudaStreamSynchronize(stream) != cudaSuccess) throw std::runtime_error("CUDA: the gradient all-reduce failed");
+  }
+#endif
 
   double sum(double value) const {
 #if RWKV_HAVE_MPI
@@ -89,6 +111,12 @@ class Ranks {
   static void check(int status, const char* what) {
     if (status != MPI_SUCCESS) throw std::runtime_error(std::string("MPI: ") + what + " failed");
   }
+#endif
+#if RWKV_HAVE_NCCL
+  static void check_nccl(ncclResult_t status, const char* what) {
+    if (status != ncclSuccess) throw std::runtime_error(std::string("NCCL: ") + what + ": " + ncclGetErrorString(status));
+  }
+  ncclComm_t nccl_ = nullptr;
 #endif
   int rank_ = 0, size_ = 1;
 };

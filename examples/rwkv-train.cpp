@@ -226,13 +226,22 @@ std::string greedy_sample(TrainModel& trained, const std::string& prompt, int co
   return out;
 }
 
-// Averages the gradients of the ranks in place (through host memory where the space's is not).
-void average_gradients(const cli::Ranks& ranks, TrainModel& model) {
+// Averages the gradients of the ranks in place: on the device with NCCL, else through host memory
+// where the space's is not the host's.
+void average_gradients(cli::Ranks& ranks, TrainModel& model) {
   const auto grads = model.grads().flat;
-  auto host = Kokkos::create_mirror_view(grads);
-  Kokkos::deep_copy(host, grads);
-  ranks.sum_in_place(host.data(), host.size());
-  Kokkos::deep_copy(grads, host);
+#if RWKV_HAVE_NCCL
+  if constexpr (std::is_same_v<Space, Kokkos::Cuda>) {
+    model.space().fence();
+    ranks.sum_in_place_on_device(grads.data(), grads.size(), model.space().cuda_stream());
+  } else
+#endif
+  {
+    auto host = Kokkos::create_mirror_view(grads);
+    Kokkos::deep_copy(host, grads);
+    ranks.sum_in_place(host.data(), host.size());
+    Kokkos::deep_copy(grads, host);
+  }
   const float scale = 1.0f / float(ranks.size());
   Kokkos::parallel_for(
       "rwkv-train::average_gradients", Kokkos::RangePolicy<Space>(model.space(), 0, grads.size()),
@@ -249,7 +258,7 @@ std::uint64_t weights_checksum(TrainModel& model) {
   return hash;
 }
 
-int train(Options o, const cli::Ranks& ranks) {
+int train(Options o, cli::Ranks& ranks) {
   ModelConfig config = o.model;
   std::optional<TrainingState> resumed;
   if (!o.resume.empty()) {
@@ -424,7 +433,7 @@ int train(Options o, const cli::Ranks& ranks) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const cli::Ranks ranks(argc, argv);
+  cli::Ranks ranks(argc, argv);
   const int rc = cli::guarded_main("rwkv-train", [&] {
     const auto options = parse_options(argc, argv);
     if (!options) return 0;
