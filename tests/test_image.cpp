@@ -1,0 +1,267 @@
+// The image pipeline: PNG files of every colour type written here with libpng and read back,
+// area resizing, the image grid, quantization with RandRound, and the 2D position channels.
+#include <rwkv/image/png_io.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <png.h>
+
+#include <cmath>
+#include <csetjmp>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace rwkv::image;
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string t = (fs::temp_directory_path() / "rwkv-test-image-XXXXXX").string();
+    if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
+    path = t;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  FAIL("no error was raised");
+  return "";
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+}
+
+// A PNG exactly as described, through libpng's low-level API (the reader under test uses the
+// same library, but none of this code). Only C objects live across setjmp.
+bool write_raw_png(const char* path, int width, int height, int color_type, int bit_depth, bool interlaced,
+                   const png_color* palette, int n_palette, const png_byte* trns, int n_trns, png_bytep* rows) {
+  std::FILE* file = std::fopen(path, "wb");
+  if (!file) return false;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!png || !info || setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    std::fclose(file);
+    return false;
+  }
+  png_init_io(png, file);
+  png_set_IHDR(png, info, png_uint_32(width), png_uint_32(height), bit_depth, color_type,
+               interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  if (n_palette > 0) png_set_PLTE(png, info, palette, n_palette);
+  if (n_trns > 0) png_set_tRNS(png, info, trns, n_trns, nullptr);
+  png_write_info(png, info);
+  if (interlaced) png_set_interlace_handling(png);
+  png_write_image(png, rows);
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return std::fclose(file) == 0;
+}
+
+int channels_of(int color_type) {
+  switch (color_type) {
+    case PNG_COLOR_TYPE_GRAY: return 1;
+    case PNG_COLOR_TYPE_GRAY_ALPHA: return 2;
+    case PNG_COLOR_TYPE_RGB: return 3;
+    case PNG_COLOR_TYPE_RGB_ALPHA: return 4;
+    default: return 1;  // palette index
+  }
+}
+
+struct TestPng {
+  int color_type;
+  int bit_depth;
+  bool interlaced = false;
+  std::vector<png_color> palette = {};
+  std::vector<png_byte> trns = {};
+};
+
+constexpr int test_width = 7, test_height = 5;
+
+// Sample s of pixel p: any value of the bit depth, varied over the image.
+unsigned sample_of(int p, int s, int bit_depth, int palette_size) {
+  const unsigned max = palette_size > 0 ? unsigned(palette_size - 1) : (1u << bit_depth) - 1;
+  return unsigned(p * 7919 + s * 104729 + (p * p) * 31) % (max + 1);
+}
+
+int to_8_bit(unsigned sample, int bit_depth) {
+  return int(std::lround(double(sample) * 255.0 / double((1u << bit_depth) - 1)));
+}
+
+int composite(int c, int a, int background) {
+  return int(std::lround((double(c) * a + double(background) * (255 - a)) / 255.0));
+}
+
+// Writes the image and returns the RGB expected after compositing onto `background`.
+RgbImage write_test_png(const std::string& path, const TestPng& t, Rgb background) {
+  const int channels = channels_of(t.color_type), n_palette = int(t.palette.size());
+  std::vector<std::vector<png_byte>> rows(test_height, std::vector<png_byte>(std::size_t(test_width * channels * 2), 0));
+  RgbImage expected(test_width, test_height);
+  for (int y = 0; y < test_height; ++y)
+    for (int x = 0; x < test_width; ++x) {
+      const int p = y * test_width + x;
+      std::vector<unsigned> s(static_cast<std::size_t>(channels));
+      for (int c = 0; c < channels; ++c) {
+        s[std::size_t(c)] = sample_of(p, c, t.bit_depth, n_palette);
+        const unsigned v = s[std::size_t(c)];
+        png_byte* row = rows[std::size_t(y)].data();
+        const int index = x * channels + c;
+        if (t.bit_depth == 16) {
+          row[2 * index] = png_byte(v >> 8);
+          row[2 * index + 1] = png_byte(v & 0xff);
+        } else if (t.bit_depth == 8) {
+          row[index] = png_byte(v);
+        } else {  // packed, leftmost pixel in the high bits
+          const int bit = index * t.bit_depth;
+          row[bit / 8] = png_byte(row[bit / 8] | (v << (8 - t.bit_depth - bit % 8)));
+        }
+      }
+      int rgb[3], alpha = 255;
+      if (t.color_type == PNG_COLOR_TYPE_PALETTE) {
+        const png_color& entry = t.palette[s[0]];
+        rgb[0] = entry.red;
+        rgb[1] = entry.green;
+        rgb[2] = entry.blue;
+        if (s[0] < t.trns.size()) alpha = t.trns[s[0]];
+      } else {
+        const bool colour = t.color_type & PNG_COLOR_MASK_COLOR;
+        for (int c = 0; c < 3; ++c) rgb[c] = to_8_bit(s[colour ? std::size_t(c) : 0], t.bit_depth);
+        if (t.color_type & PNG_COLOR_MASK_ALPHA) alpha = to_8_bit(s[std::size_t(channels - 1)], t.bit_depth);
+      }
+      const int bg[3] = {background.r, background.g, background.b};
+      for (int c = 0; c < 3; ++c) expected.at(x, y)[c] = std::uint8_t(composite(rgb[c], alpha, bg[c]));
+    }
+  std::vector<png_bytep> row_pointers;
+  for (auto& row : rows) row_pointers.push_back(row.data());
+  REQUIRE(write_raw_png(path.c_str(), test_width, test_height, t.color_type, t.bit_depth, t.interlaced,
+                        t.palette.data(), n_palette, t.trns.data(), int(t.trns.size()), row_pointers.data()));
+  return expected;
+}
+
+std::vector<png_color> test_palette(int n) {
+  std::vector<png_color> palette;
+  for (int i = 0; i < n; ++i)
+    palette.push_back({png_byte(i * 37 % 256), png_byte(255 - i * 11), png_byte(i * 101 % 256)});
+  return palette;
+}
+
+RgbImage pattern_image(int width, int height, unsigned seed) {
+  RgbImage image(width, height);
+  for (std::size_t i = 0; i < image.pixels.size(); ++i)
+    image.pixels[i] = std::uint8_t((i * 2654435761u + seed * 40503u) >> 7);
+  return image;
+}
+
+}  // namespace
+
+TEST_CASE("read_png: every colour type and depth becomes 8-bit RGB, transparency composited", "[image][png]") {
+  TempDir dir;
+  const std::vector<std::pair<std::string, TestPng>> cases = {
+      {"palette 8-bit", {PNG_COLOR_TYPE_PALETTE, 8, false, test_palette(200)}},
+      {"palette 4-bit with tRNS", {PNG_COLOR_TYPE_PALETTE, 4, false, test_palette(16), {255, 0, 128, 37, 200}}},
+      {"grey 1-bit", {PNG_COLOR_TYPE_GRAY, 1}},
+      {"grey 4-bit", {PNG_COLOR_TYPE_GRAY, 4}},
+      {"grey 8-bit", {PNG_COLOR_TYPE_GRAY, 8}},
+      {"grey 16-bit", {PNG_COLOR_TYPE_GRAY, 16}},
+      {"grey + alpha 8-bit", {PNG_COLOR_TYPE_GRAY_ALPHA, 8}},
+      {"grey + alpha 16-bit", {PNG_COLOR_TYPE_GRAY_ALPHA, 16}},
+      {"RGB 8-bit", {PNG_COLOR_TYPE_RGB, 8}},
+      {"RGB 16-bit", {PNG_COLOR_TYPE_RGB, 16}},
+      {"RGB 8-bit interlaced", {PNG_COLOR_TYPE_RGB, 8, true}},
+      {"RGBA 8-bit", {PNG_COLOR_TYPE_RGB_ALPHA, 8}},
+      {"RGBA 16-bit", {PNG_COLOR_TYPE_RGB_ALPHA, 16}},
+  };
+  for (const Rgb background : {white, Rgb{10, 200, 77}})
+    for (const auto& [name, t] : cases) {
+      INFO(name << ", background " << int(background.r) << " " << int(background.g) << " " << int(background.b));
+      const std::string path = dir.file("test.png");
+      const RgbImage expected = write_test_png(path, t, background);
+      const RgbImage image = read_png(path, background);
+      REQUIRE(image.width == test_width);
+      REQUIRE(image.height == test_height);
+      CHECK(image.pixels == expected.pixels);
+    }
+}
+
+TEST_CASE("write_png writes RGB that read_png reads back exactly, replacing the file whole", "[image][png]") {
+  TempDir dir;
+  const std::string path = dir.file("out.png");
+  const RgbImage first = pattern_image(33, 17, 1), second = pattern_image(5, 9, 2);
+  write_png(path, first);
+  CHECK(read_png(path).pixels == first.pixels);
+  write_png(path, second);
+  const RgbImage back = read_png(path);
+  CHECK(back.width == 5);
+  CHECK(back.height == 9);
+  CHECK(back.pixels == second.pixels);
+  CHECK_FALSE(fs::exists(path + ".tmp"));
+
+  const std::string unwritable = dir.file("no-such-directory/out.png");
+  CHECK_THAT(error_of([&] { write_png(unwritable, first); }),
+             Catch::Contains(unwritable + ".tmp") && Catch::Contains("cannot create"));
+  RgbImage inconsistent(4, 4);
+  inconsistent.pixels.pop_back();
+  CHECK_THROWS_AS(write_png(path, inconsistent), std::invalid_argument);
+  CHECK(read_png(path).pixels == second.pixels);
+}
+
+TEST_CASE("read_png: a bad file gives one error naming it and what is wrong", "[image][png]") {
+  TempDir dir;
+  const std::string missing = dir.file("missing.png");
+  CHECK_THAT(error_of([&] { read_png(missing); }), Catch::Contains(missing) && Catch::Contains("no such file"));
+
+  const std::string text = dir.file("text.png");
+  write_bytes(text, "this is not an image, just some text\n");
+  CHECK_THAT(error_of([&] { read_png(text); }), Catch::Contains(text) && Catch::Contains("not a PNG file"));
+
+  const std::string empty = dir.file("empty.png");
+  write_bytes(empty, "");
+  CHECK_THAT(error_of([&] { read_png(empty); }), Catch::Contains(empty) && Catch::Contains("not a PNG file"));
+
+  CHECK_THAT(error_of([&] { read_png(dir.path.string()); }), Catch::Contains("is a directory"));
+
+  const std::string good = dir.file("good.png");
+  write_png(good, pattern_image(40, 40, 3));
+  const std::string bytes = read_bytes(good);
+  for (const std::size_t keep : {std::size_t(8), std::size_t(20), std::size_t(40), bytes.size() / 2, bytes.size() - 1}) {
+    INFO("first " << keep << " of " << bytes.size() << " bytes");
+    const std::string truncated = dir.file("truncated.png");
+    write_bytes(truncated, bytes.substr(0, keep));
+    CHECK_THAT(error_of([&] { read_png(truncated); }), Catch::Contains(truncated) && Catch::Contains("truncated"));
+  }
+
+  // A flipped bit in the header: IHDR's checksum no longer matches.
+  std::string damaged_bytes = bytes;
+  damaged_bytes[18] = char(damaged_bytes[18] ^ 0x01);
+  const std::string damaged = dir.file("damaged.png");
+  write_bytes(damaged, damaged_bytes);
+  CHECK_THAT(error_of([&] { read_png(damaged); }), Catch::Contains(damaged) && Catch::Contains("CRC"));
+}
