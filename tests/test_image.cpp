@@ -1,6 +1,7 @@
 // The image pipeline: PNG files of every colour type written here with libpng and read back,
 // area resizing, the image grid, quantization with RandRound, and the 2D position channels.
 #include <rwkv/image/png_io.hpp>
+#include <rwkv/image/resize.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -264,4 +265,62 @@ TEST_CASE("read_png: a bad file gives one error naming it and what is wrong", "[
   const std::string damaged = dir.file("damaged.png");
   write_bytes(damaged, damaged_bytes);
   CHECK_THAT(error_of([&] { read_png(damaged); }), Catch::Contains(damaged) && Catch::Contains("CRC"));
+}
+
+TEST_CASE("resize_area averages 2x2 blocks exactly for 64x64 -> 32x32", "[image][resize]") {
+  const RgbImage source = pattern_image(64, 64, 4);
+  const RgbImage out = resize_area(source);
+  REQUIRE(out.width == 32);
+  REQUIRE(out.height == 32);
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const int sum = source.at(2 * x, 2 * y)[c] + source.at(2 * x + 1, 2 * y)[c] + source.at(2 * x, 2 * y + 1)[c] +
+                        source.at(2 * x + 1, 2 * y + 1)[c];
+        INFO("x " << x << " y " << y << " c " << c);
+        CHECK(int(out.at(x, y)[c]) == (sum + 2) / 4);  // the mean rounded, halves up
+      }
+  CHECK(resize_area(out).pixels == out.pixels);  // 32x32 is left as it is
+}
+
+TEST_CASE("resize_area keeps the mean for non-integer ratios and constants constant", "[image][resize]") {
+  for (const auto& [w, h] : {std::pair{50, 37}, std::pair{33, 33}, std::pair{100, 71}, std::pair{45, 32}}) {
+    INFO(w << " x " << h);
+    const RgbImage source = pattern_image(w, h, unsigned(w * h));
+    const RgbImage out = resize_area(source);
+    for (int c = 0; c < 3; ++c) {
+      double in_mean = 0, out_mean = 0;
+      for (std::size_t i = std::size_t(c); i < source.pixels.size(); i += 3) in_mean += source.pixels[i];
+      for (std::size_t i = std::size_t(c); i < out.pixels.size(); i += 3) out_mean += out.pixels[i];
+      in_mean /= double(w * h);
+      out_mean /= 1024.0;
+      // Each output pixel is its exact area mean rounded; the exact means average to in_mean.
+      CHECK(std::abs(out_mean - in_mean) <= 0.5);
+    }
+    RgbImage constant(w, h);
+    for (std::size_t i = 0; i < constant.pixels.size(); ++i) constant.pixels[i] = std::uint8_t(60 + i % 3 * 50);
+    const RgbImage flat = resize_area(constant);
+    for (std::size_t i = 0; i < flat.pixels.size(); ++i) CHECK(int(flat.pixels[i]) == int(60 + i % 3 * 50));
+  }
+  CHECK_THROWS_AS(resize_area(RgbImage()), std::invalid_argument);
+}
+
+TEST_CASE("image_grid lays images out by columns, scaled by repetition; the file reads back", "[image][resize]") {
+  const std::vector<RgbImage> images = {pattern_image(32, 32, 5), pattern_image(32, 32, 6), pattern_image(32, 32, 7)};
+  const RgbImage grid = image_grid(images, 2, 3);
+  REQUIRE(grid.width == 2 * 32 * 3);
+  REQUIRE(grid.height == 2 * 32 * 3);
+  for (int y = 0; y < grid.height; ++y)
+    for (int x = 0; x < grid.width; ++x) {
+      const std::size_t i = std::size_t((y / 96) * 2 + x / 96);
+      const std::uint8_t* pixel = grid.at(x, y);
+      const std::uint8_t* expected = i < images.size() ? images[i].at(x % 96 / 3, y % 96 / 3) : nullptr;
+      for (int c = 0; c < 3; ++c) REQUIRE(int(pixel[c]) == (expected ? int(expected[c]) : 255));
+    }
+  TempDir dir;
+  const std::string path = dir.file("grid.png");
+  write_image_grid(path, images, 2, 3);
+  CHECK(read_png(path).pixels == grid.pixels);
+  const std::vector<RgbImage> mixed = {pattern_image(32, 32, 5), pattern_image(16, 16, 5)};
+  CHECK_THROWS_AS(image_grid(mixed, 2, 1), std::invalid_argument);
 }
