@@ -1,6 +1,7 @@
 // The image pipeline: PNG files of every colour type written here with libpng and read back,
 // area resizing, the image grid, quantization with RandRound, and the 2D position channels.
 #include <rwkv/image/png_io.hpp>
+#include <rwkv/image/quantize.hpp>
 #include <rwkv/image/resize.hpp>
 
 #include <catch2/catch.hpp>
@@ -323,4 +324,90 @@ TEST_CASE("image_grid lays images out by columns, scaled by repetition; the file
   CHECK(read_png(path).pixels == grid.pixels);
   const std::vector<RgbImage> mixed = {pattern_image(32, 32, 5), pattern_image(16, 16, 5)};
   CHECK_THROWS_AS(image_grid(mixed, 2, 1), std::invalid_argument);
+}
+
+TEST_CASE("pixel tokens and (r, g, b) levels are a bijection over all 512", "[image][quantize]") {
+  std::set<int> seen;
+  for (int r = 0; r < 8; ++r)
+    for (int g = 0; g < 8; ++g)
+      for (int b = 0; b < 8; ++b) {
+        const int token = pixel_token(r, g, b);
+        CHECK(token == r * 64 + g * 8 + b);
+        CHECK(token_levels(token) == std::array<int, 3>{r, g, b});
+        seen.insert(token);
+      }
+  CHECK(seen.size() == 512);
+  CHECK(*seen.begin() == 0);
+  CHECK(*seen.rbegin() == pixel_tokens - 1);
+}
+
+TEST_CASE("quantizing to the nearest level and back errs by at most half a level", "[image][quantize]") {
+  const double half_level = 255.0 / 7.0 / 2.0;
+  for (int v = 0; v < 256; ++v) {
+    const float level = channel_level(std::uint8_t(v));
+    CHECK(level == Approx(v * 7.0 / 255.0).epsilon(1e-6));
+    const int back = level_value(int(std::lround(level)));
+    INFO("value " << v << " level " << level);
+    CHECK(std::abs(back - v) <= half_level);
+  }
+  const int expected_values[8] = {0, 36, 73, 109, 146, 182, 219, 255};
+  for (int l = 0; l < 8; ++l) CHECK(int(level_value(l)) == expected_values[l]);
+
+  const RgbImage image = pattern_image(32, 32, 8);
+  const std::vector<std::uint16_t> tokens = quantize_image(image, Rounding::nearest);
+  REQUIRE(tokens.size() == 1024);
+  const RgbImage back = dequantize_image(tokens, 32, 32);
+  for (std::size_t i = 0; i < image.pixels.size(); ++i) CHECK(std::abs(int(back.pixels[i]) - int(image.pixels[i])) <= half_level);
+  std::vector<std::uint16_t> bad = tokens;
+  bad[3] = 512;
+  CHECK_THROWS_AS(dequantize_image(bad, 32, 32), std::invalid_argument);
+}
+
+TEST_CASE("RandRound yields floor or ceil with the float level as its mean", "[image][quantize]") {
+  const int draws = 200000;
+  for (const int v : {1, 37, 100, 167, 200, 254}) {
+    const float level = channel_level(std::uint8_t(v));
+    const double fraction = double(level) - std::floor(double(level));
+    const RandRoundKey key{20240611, std::uint64_t(v), 3};
+    double sum = 0;
+    for (int i = 0; i < draws; ++i) {
+      const int rounded = rand_round(level, rand_round_uniform(key, std::uint64_t(i)));
+      REQUIRE((rounded == int(std::floor(level)) || rounded == int(std::floor(level)) + 1));
+      sum += rounded;
+    }
+    const double sigma = std::sqrt(fraction * (1 - fraction) / draws);
+    INFO("value " << v << " level " << level << " mean " << sum / draws);
+    CHECK(std::abs(sum / draws - double(level)) <= 5 * sigma);
+  }
+  // Whole levels (values 0 and 255) are never moved.
+  for (int i = 0; i < 1000; ++i) {
+    CHECK(rand_round(channel_level(0), rand_round_uniform({1, 2, 3}, std::uint64_t(i))) == 0);
+    CHECK(rand_round(channel_level(255), rand_round_uniform({1, 2, 3}, std::uint64_t(i))) == 7);
+  }
+}
+
+TEST_CASE("RandRound over an image is reproducible, order-free and keyed by seed, sample and epoch", "[image][quantize]") {
+  const RgbImage image = pattern_image(32, 32, 9);
+  const RandRoundKey key{7, 11, 2};
+  const std::vector<std::uint16_t> tokens = quantize_image(image, Rounding::random, key);
+  CHECK(quantize_image(image, Rounding::random, key) == tokens);
+  // Each value's draw depends on its index alone, not on the draws before it.
+  for (std::size_t p = 1024; p-- > 0;) {
+    int levels[3];
+    for (int c = 0; c < 3; ++c)
+      levels[c] = rand_round(channel_level(image.pixels[3 * p + std::size_t(c)]), rand_round_uniform(key, 3 * p + std::size_t(c)));
+    REQUIRE(tokens[p] == pixel_token(levels[0], levels[1], levels[2]));
+  }
+  CHECK(quantize_image(image, Rounding::random, {8, 11, 2}) != tokens);
+  CHECK(quantize_image(image, Rounding::random, {7, 12, 2}) != tokens);
+  CHECK(quantize_image(image, Rounding::random, {7, 11, 3}) != tokens);
+  // Each channel lands on the floor or the ceiling of its level.
+  for (std::size_t p = 0; p < 1024; ++p) {
+    const auto levels = token_levels(tokens[p]);
+    for (int c = 0; c < 3; ++c) {
+      const float level = channel_level(image.pixels[3 * p + std::size_t(c)]);
+      CHECK(levels[std::size_t(c)] >= int(std::floor(level)));
+      CHECK(levels[std::size_t(c)] <= int(std::ceil(level)));
+    }
+  }
 }
