@@ -13,11 +13,13 @@ kokkos5=$prefix/kokkos5/include/kokkos
 version=$(awk '/define KOKKOS_VERSION /{print $3}' "$kokkos5/KokkosCore_config.h" 2>/dev/null || true)
 [ -n "$version" ] || version=$(grep -rh "define KOKKOS_VERSION_MAJOR\|define KOKKOS_VERSION_MINOR\|define KOKKOS_VERSION_PATCH" "$kokkos5" | awk '{printf "%s.", $3}')
 
-# The build tree reaches kernels/ as <rwkv/kernels/...> through a link; make the same here.
+# The build tree reaches kernels/ and image/ as <rwkv/kernels/...> and <rwkv/image/...> through
+# links; make the same here.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/include/rwkv"
 ln -s "$root/kernels" "$work/include/rwkv/kernels"
+ln -s "$root/image" "$work/include/rwkv/image"
 
 mapfile -t sources < <(find include kernels tests examples benchmarks image -name '*.cpp' -not -path 'tests/downstream/*' 2>/dev/null | sort)
 echo "[kokkos5] compiling ${#sources[@]} translation units against Kokkos $version headers in $kokkos5"

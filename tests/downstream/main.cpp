@@ -1,8 +1,11 @@
-// Normalizes one row with the installed library and checks the result has mean 0 and variance ~1.
+// Normalizes one row with the installed library and checks the result has mean 0 and variance ~1;
+// reads a missing PNG to check the image headers are installed and libpng comes with the package.
+#include <rwkv/image/png_io.hpp>
 #include <rwkv/kernels/layer_norm.hpp>
 
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 int main(int argc, char* argv[]) {
   Kokkos::ScopeGuard kokkos(argc, argv);
@@ -23,7 +26,14 @@ int main(int argc, char* argv[]) {
     sum += h(0, c);
     sq += h(0, c) * h(0, c);
   }
-  const bool ok = std::abs(sum) < 1e-5 && std::abs(sq / C - 1) < 1e-3;
-  std::printf("downstream: mean %.2e, variance %.6f: %s\n", sum / C, sq / C, ok ? "ok" : "WRONG");
+  bool png_error = false;
+  try {
+    rwkv::image::read_png("/nonexistent/downstream.png");
+  } catch (const std::runtime_error&) {
+    png_error = true;
+  }
+  const bool ok = std::abs(sum) < 1e-5 && std::abs(sq / C - 1) < 1e-3 && png_error;
+  std::printf("downstream: mean %.2e, variance %.6f, missing PNG reported: %d: %s\n", sum / C, sq / C, int(png_error),
+              ok ? "ok" : "WRONG");
   return ok ? 0 : 1;
 }
