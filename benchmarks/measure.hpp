@@ -37,8 +37,8 @@ Timing time_calls(int warmup, int reps, F&& f) {
   return {median, seconds.front(), seconds.back(), reps};
 }
 
-// Uniform values in [lo, hi) from a counter hash over the view's span (contiguous views): fast for
-// any size, the same every run, different per seed.
+// Uniform values in [lo, hi) from a counter hash over a contiguous view (size() values from
+// data()): fast for any size, the same every run, different per seed.
 template <class View>
 void fill_uniform(const View& view, float lo, float hi, std::uint64_t seed = 1) {
   using Space = typename View::execution_space;
@@ -47,7 +47,7 @@ void fill_uniform(const View& view, float lo, float hi, std::uint64_t seed = 1) 
   const double width = double(hi) - double(lo), low = lo;
   const std::uint64_t offset = seed * 0xD1B54A32D192ED03ull + 0x632BE59BD9B4E019ull;
   Kokkos::parallel_for(
-      "rwkv::bench::fill_uniform", Kokkos::RangePolicy<Space, Kokkos::IndexType<std::int64_t>>(0, std::int64_t(view.span())),
+      "rwkv::bench::fill_uniform", Kokkos::RangePolicy<Space, Kokkos::IndexType<std::int64_t>>(0, std::int64_t(view.size())),
       KOKKOS_LAMBDA(std::int64_t i) {
         std::uint64_t z = std::uint64_t(i) * 0x9E3779B97F4A7C15ull + offset;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
