@@ -143,6 +143,15 @@ inline std::string json_report(const RunInfo& info, const Ceilings& c, const std
   return j;
 }
 
+// Fails before minutes of measuring when the report could not be written at the end.
+inline void check_writable(const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw std::runtime_error(path + ": cannot write the JSON report (cannot create " + tmp + ")");
+  std::fclose(f);
+  std::remove(tmp.c_str());
+}
+
 // Writes text to path through a temporary file renamed into place: a failed write leaves no
 // half-written file where an earlier one was.
 inline void write_file_atomically(const std::string& path, const std::string& text) {
