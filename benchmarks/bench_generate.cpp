@@ -6,7 +6,7 @@
 //   prefill (T prompt tokens in one pass): 2 x layer parameters FLOPs per token, plus the head
 //     once, at the best sgemm rate.
 // Prints one JSON line per measurement.
-#include "ceilings.hpp"
+#include "measure.hpp"
 #include "cli.hpp"
 
 #include <rwkv/model_v4.hpp>
@@ -26,28 +26,6 @@ struct Options {
   ModelConfig config{12, 768, 0, 50277};
   int prompt = 512, steps = 32, slots = 8, threads = 0;
 };
-
-// Uniform weights in [-0.05, 0.05) from a counter hash: fast for any size, the same every run.
-void fill_random(const Vector<Space, float>& flat) {
-  Kokkos::parallel_for(
-      "bench::fill_random", Kokkos::RangePolicy<Space, Kokkos::IndexType<std::int64_t>>(0, std::int64_t(flat.extent(0))),
-      KOKKOS_LAMBDA(std::int64_t i) {
-        std::uint64_t z = std::uint64_t(i) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
-        flat(i) = float(double(z >> 11) / 9007199254740992.0 * 0.1 - 0.05);
-      });
-  Space().fence();
-}
-
-Model<v4, Space, float>::TokenView tokens_of(int n, int vocab) {
-  std::vector<int> host(n);
-  for (int i = 0; i < n; ++i) host[i] = int((i * 7919L + 13) % vocab);
-  Model<v4, Space, float>::TokenView d("tokens", n);
-  Kokkos::deep_copy(d, Kokkos::View<const int*, Kokkos::HostSpace>(host.data(), n));
-  return d;
-}
 
 // Seconds per call of f, the best of `repeats` after one untimed call.
 template <class F>
@@ -75,7 +53,7 @@ void print(const char* what, const Options& o, double tokens_per_s, double floor
 
 int run(const Options& o) {
   Model<v4, Space, float> model(o.config, inference_only);
-  fill_random(model.weights().flat);
+  bench::fill_uniform(model.weights().flat, -0.05f, 0.05f);
   const double float_bytes = double(model.step_weight_bytes());
   // Read bandwidth over as many bytes as the weights: the same caches help both (large L3 caches
   // hold a good part of a small model).
@@ -84,7 +62,7 @@ int run(const Options& o) {
   std::fprintf(stderr, "[bench] read bandwidth %.1f GB/s, sgemm %.0f GFLOP/s, float32 weights per step %.1f MB\n",
                bandwidth, ceiling, float_bytes / 1e6);
 
-  const auto one = tokens_of(1, o.config.vocab_size);
+  const auto one = bench::tokens_of<Space>(1, o.config.vocab_size);
   auto state = model.new_state();
   const auto steps = [&] {
     for (int i = 0; i < o.steps; ++i) model.infer(one, 1, state);
@@ -92,7 +70,7 @@ int run(const Options& o) {
   const double step_rate = o.steps / best_seconds(3, steps);
   print("step_float32", o, step_rate, bandwidth * 1e9 / float_bytes, "read_bandwidth");
 
-  const auto batch = tokens_of(o.slots, o.config.vocab_size);
+  const auto batch = bench::tokens_of<Space>(o.slots, o.config.vocab_size);
   auto slots = model.new_state(o.slots);
   const double batch_rate =
       o.slots * o.steps / best_seconds(3, [&] {
@@ -105,7 +83,7 @@ int run(const Options& o) {
     if (s.name == "head.weight") head_params = s.size();
     else if (s.name != "emb.weight") layer_params += s.size();
   }
-  const auto prompt = tokens_of(o.prompt, o.config.vocab_size);
+  const auto prompt = bench::tokens_of<Space>(o.prompt, o.config.vocab_size);
   const double prefill_seconds = best_seconds(3, [&] {
     auto fresh = model.new_state();
     model.infer(prompt, o.prompt, fresh);

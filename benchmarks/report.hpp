@@ -1,0 +1,172 @@
+// rwkv-bench's results: one row per measurement, printed as an aligned table and written as JSON
+// (scripts/plot-bench.py reads it). A row's rate is judged against one ceiling of the same run.
+#pragma once
+
+#include "measure.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rwkv::bench {
+
+// The machine's ceilings of this run (GB/s, GFLOP/s).
+struct Ceilings {
+  double triad_gbs = 0, read_gbs = 0, copy_gbs = 0, sgemm_gflops = 0;
+};
+
+enum class Judge { triad, read, sgemm };
+
+inline const char* judge_name(Judge j) {
+  switch (j) {
+    case Judge::triad: return "triad";
+    case Judge::read: return "read";
+    default: return "sgemm";
+  }
+}
+
+struct Row {
+  std::string group;  // kernel or end_to_end
+  std::string name;
+  std::vector<std::pair<std::string, long>> sizes;
+  double flops = 0;  // counted a call
+  double bytes = 0;  // counted a call; 0: not counted (the rate is judged by FLOPs)
+  Timing time;
+  Judge judge = Judge::triad;
+  double tokens = 0;  // tokens a call, for end-to-end rows (0: none)
+
+  double gflops() const { return flops / time.min / 1e9; }
+  double gbs() const { return bytes / time.min / 1e9; }
+  // The rate the ceiling judges, from the best time (the ceilings are best times too).
+  double fraction(const Ceilings& c) const {
+    switch (judge) {
+      case Judge::triad: return gbs() / c.triad_gbs;
+      case Judge::read: return gbs() / c.read_gbs;
+      default: return gflops() / c.sgemm_gflops;
+    }
+  }
+};
+
+struct RunInfo {
+  std::string mode, device, backend, compiler, kokkos_version, git_revision;
+  int kokkos_version_number = 0, concurrency = 0;
+};
+
+inline std::string sizes_text(const Row& r) {
+  std::string s;
+  for (const auto& [name, value] : r.sizes) s += (s.empty() ? "" : " ") + name + "=" + std::to_string(value);
+  return s;
+}
+
+inline void print_table(std::FILE* out, const RunInfo& info, const Ceilings& c, const std::vector<Row>& rows) {
+  std::fprintf(out, "rwkv-bench (%s): %s, %s with concurrency %d, %s, Kokkos %s, git %s\n", info.mode.c_str(),
+               info.device.c_str(), info.backend.c_str(), info.concurrency, info.compiler.c_str(),
+               info.kokkos_version.c_str(), info.git_revision.c_str());
+  std::fprintf(out, "ceilings: triad %.1f GB/s, read %.1f GB/s, copy %.1f GB/s, sgemm %.1f GFLOP/s\n", c.triad_gbs,
+               c.read_gbs, c.copy_gbs, c.sgemm_gflops);
+  std::fprintf(out, "rates from the best time; ms: median (min-max) of the repetitions\n\n");
+  std::fprintf(out, "%-22s %-34s %10s %19s %9s %9s %10s %6s %7s\n", "kernel", "sizes", "median ms", "min-max ms",
+               "GFLOP/s", "GB/s", "tokens/s", "vs", "of ceil");
+  for (const Row& r : rows) {
+    char range[40], gbs[16] = "-", tokens[16] = "-";
+    std::snprintf(range, sizeof range, "%.3f-%.3f", 1e3 * r.time.min, 1e3 * r.time.max);
+    if (r.bytes > 0) std::snprintf(gbs, sizeof gbs, "%.1f", r.gbs());
+    if (r.tokens > 0) std::snprintf(tokens, sizeof tokens, "%.1f", r.tokens / r.time.min);
+    std::fprintf(out, "%-22s %-34s %10.3f %19s %9.1f %9s %10s %6s %6.1f%%\n", r.name.c_str(), sizes_text(r).c_str(),
+                 1e3 * r.time.median, range, r.gflops(), gbs, tokens, judge_name(r.judge), 100 * r.fraction(c));
+  }
+}
+
+inline std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (static_cast<unsigned char>(ch) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+// Numbers in %.6g; rates of rows without bytes are null.
+inline std::string json_report(const RunInfo& info, const Ceilings& c, const std::vector<Row>& rows) {
+  std::string j = "{\n";
+  char buf[512];
+  j += "  \"program\": \"rwkv-bench\",\n  \"mode\": " + json_string(info.mode) + ",\n";
+  j += "  \"device\": " + json_string(info.device) + ",\n  \"backend\": " + json_string(info.backend) + ",\n";
+  j += "  \"concurrency\": " + std::to_string(info.concurrency) + ",\n";
+  j += "  \"compiler\": " + json_string(info.compiler) + ",\n";
+  j += "  \"kokkos_version\": " + json_string(info.kokkos_version) + ",\n";
+  j += "  \"kokkos_version_number\": " + std::to_string(info.kokkos_version_number) + ",\n";
+  j += "  \"git_revision\": " + json_string(info.git_revision) + ",\n";
+  j += "  \"rates_from\": \"min\",\n";
+  std::snprintf(buf, sizeof buf,
+                "  \"ceilings\": {\"triad_gbs\": %.6g, \"read_gbs\": %.6g, \"copy_gbs\": %.6g, \"sgemm_gflops\": %.6g},\n",
+                c.triad_gbs, c.read_gbs, c.copy_gbs, c.sgemm_gflops);
+  j += buf;
+  j += "  \"results\": [\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    std::string sizes = "{";
+    for (std::size_t k = 0; k < r.sizes.size(); ++k)
+      sizes += (k ? ", " : "") + json_string(r.sizes[k].first) + ": " + std::to_string(r.sizes[k].second);
+    sizes += "}";
+    j += "    {\"group\": " + json_string(r.group) + ", \"name\": " + json_string(r.name) + ", \"sizes\": " + sizes;
+    std::snprintf(buf, sizeof buf,
+                  ", \"flops\": %.6g, \"bytes\": %.6g, \"seconds\": {\"median\": %.6g, \"min\": %.6g, \"max\": %.6g}, "
+                  "\"reps\": %d, \"gflops\": %.6g, ",
+                  r.flops, r.bytes, r.time.median, r.time.min, r.time.max, r.time.reps, r.gflops());
+    j += buf;
+    if (r.bytes > 0) {
+      std::snprintf(buf, sizeof buf, "\"gbs\": %.6g, ", r.gbs());
+      j += buf;
+    } else {
+      j += "\"gbs\": null, ";
+    }
+    if (r.tokens > 0) {
+      std::snprintf(buf, sizeof buf, "\"tokens_per_s\": %.6g, ", r.tokens / r.time.min);
+      j += buf;
+    }
+    std::snprintf(buf, sizeof buf, "\"ceiling\": \"%s\", \"fraction_of_ceiling\": %.6g}%s\n", judge_name(r.judge),
+                  r.fraction(c), i + 1 < rows.size() ? "," : "");
+    j += buf;
+  }
+  j += "  ]\n}\n";
+  return j;
+}
+
+// Fails before minutes of measuring when the report could not be written at the end.
+inline void check_writable(const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw std::runtime_error(path + ": cannot write the JSON report (cannot create " + tmp + ")");
+  std::fclose(f);
+  std::remove(tmp.c_str());
+}
+
+// Writes text to path through a temporary file renamed into place: a failed write leaves no
+// half-written file where an earlier one was.
+inline void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw std::runtime_error(path + ": cannot write the JSON report (cannot create " + tmp + ")");
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (std::fclose(f) != 0 || !written) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot write the JSON report (disk full?)");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot write the JSON report (rename from " + tmp + " failed)");
+  }
+}
+
+}  // namespace rwkv::bench

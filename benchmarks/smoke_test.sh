@@ -1,0 +1,34 @@
+#!/bin/bash
+# ctest bench_smoke: rwkv-bench --smoke writes JSON that parses, names every measurement once and
+# has positive times and finite rates. Usage: smoke_test.sh RWKV_BENCH WORK_DIR
+set -euo pipefail
+bench=$1
+work=$2
+mkdir -p "$work"
+json=$work/smoke.json
+rm -f "$json"
+"$bench" --smoke --threads 2 --json "$json" >"$work/table.txt"
+/usr/bin/python3 -m json.tool "$json" >/dev/null
+/usr/bin/python3 - "$json" <<'PY'
+import json, math, sys
+report = json.load(open(sys.argv[1]))
+for field in ("device", "backend", "compiler", "kokkos_version", "git_revision", "ceilings", "results"):
+    assert field in report, f"missing field {field}"
+for name, value in report["ceilings"].items():
+    assert value > 0, f"ceiling {name} = {value}"
+expected = {"wkv_forward", "wkv_backward", "time_mix_forward", "time_mix_backward", "layer_norm_forward",
+            "layer_norm_backward", "gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx", "cross_entropy_forward",
+            "cross_entropy_backward", "adamw_step", "train_step", "prefill_float32", "decode_float32",
+            "decode_float32_multi", "decode_int8", "decode_int8_multi"}
+names = [r["name"] for r in report["results"]]
+assert sorted(names) == sorted(expected), f"measurements {names}"
+for r in report["results"]:
+    t = r["seconds"]
+    assert 0 < t["min"] <= t["median"] <= t["max"], f"{r['name']}: times {t}"
+    assert r["flops"] > 0 and math.isfinite(r["fraction_of_ceiling"]) and r["fraction_of_ceiling"] > 0, r
+print(f"bench_smoke: {len(names)} measurements, JSON fine")
+PY
+# The table names every measurement too.
+for name in wkv_forward adamw_step decode_int8_multi; do
+  grep -q "^$name " "$work/table.txt" || { echo "bench_smoke: $name missing from the table" >&2; exit 1; }
+done
