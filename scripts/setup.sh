@@ -60,6 +60,7 @@ apt_packages=(
   libpng-dev zlib1g-dev
   python3 python3-h5py python3-numpy
   python3-torch  # the .pth converter's test and benchmarks/train_vs_pytorch.sh
+  python3-matplotlib  # scripts/plot-bench.py
   libopenmpi-dev openmpi-bin  # data-parallel rwkv-train and its test
   bible-kjv bible-kjv-text
 )
