@@ -2,6 +2,7 @@
 // of converters (only the required attributes, contiguous float32), one clear error per kind of
 // bad file, and atomic saves that survive SIGKILL.
 #include "test_support.hpp"
+#include "temp_dir.hpp"
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/half_float.hpp>
@@ -28,16 +29,12 @@
 
 namespace {
 
+using rwkv::test::error_of;
+using rwkv::test::TempDir;
+
 using namespace rwkv;
 using Space = Kokkos::DefaultExecutionSpace;
 namespace fs = std::filesystem;
-
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("rwkv_ckpt_" + std::to_string(::getpid()))) { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 template <class Scalar>
 std::vector<Scalar> host_weights(Model<v4, Space, Scalar>& model) {
@@ -88,18 +85,6 @@ void check_round_trip(const TempDir& dir, WeightDtype dtype) {
   CHECK(info.weight_bytes == wa.size() * dtype_bytes(dtype));
   CHECK(info.format_version == checkpoint_format_version);
   CHECK_FALSE(info.training);
-}
-
-// Runs f and returns the message of the runtime_error it must throw.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  FAIL("no error was raised");
-  return "";
 }
 
 void with_file(const std::string& path, const std::function<void(hid_t)>& edit) {

@@ -4,6 +4,8 @@
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/weights_v4.hpp>
 
+#include "temp_dir.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <hdf5.h>
@@ -15,26 +17,11 @@
 
 namespace {
 
+using rwkv::test::error_of;
+using rwkv::test::TempDir;
+
 using namespace rwkv;
 namespace fs = std::filesystem;
-
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("rwkv_limits_" + std::to_string(::getpid()))) { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  FAIL("no error was raised");
-  return "";
-}
 
 // A file with the config attributes of `config` as int64, except `name`, written by `write`.
 template <class WriteAttribute>

@@ -4,6 +4,8 @@
 #include <rwkv/tokenizer.hpp>
 #include <rwkv/unicode.hpp>
 
+#include "temp_dir.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -19,27 +21,11 @@
 
 namespace {
 
+using rwkv::test::TempDir;
+
 using namespace rwkv;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "rwkv-test-tokenizer-XXXXXX").string();
-    if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    const std::string file = (path / name).string();
-    std::ofstream(file, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-    return file;
-  }
-};
 
 const std::string neox_path = std::string(RWKV_DEPS_DATA_DIR) + "/20B_tokenizer.json";
 
