@@ -24,11 +24,12 @@ namespace po = boost::program_options;
 
 // Parses argv (and --config FILE); prints usage and returns nullopt on --help.
 inline std::optional<po::variables_map> parse(int argc, char** argv, po::options_description& options,
-                                              const std::string& usage) {
+                                              const std::string& usage,
+                                              const po::positional_options_description& positional = {}) {
   options.add_options()("config", po::value<std::string>(), "ini file with any of these options (name = value)")(
       "help,h", "show this help");
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, options), vm);
+  po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(), vm);
   if (vm.count("help")) {
     std::cout << usage << "\n\n" << options << "\n";
     return std::nullopt;

@@ -28,18 +28,10 @@ int main(int argc, char** argv) {
     po::options_description d("options");
     d.add_options()("checkpoint", po::value(&in)->required(), "the HDF5 checkpoint to read")(
         "out", po::value(&out)->required(), "the model file to write")(
-        "dtype", po::value(&dtype_name)->default_value("float32"), "float32, float16 or bfloat16")(
-        "help,h", "show this help");
+        "dtype", po::value(&dtype_name)->default_value("float32"), "float32, float16 or bfloat16");
     po::positional_options_description positional;
     positional.add("checkpoint", 1).add("out", 1);
-    po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(d).positional(positional).run(), vm);
-    if (vm.count("help")) {
-      std::printf("%s\n\n", usage);
-      std::cout << d << "\n";
-      return 0;
-    }
-    po::notify(vm);
+    if (!cli::parse(argc, argv, d, usage, positional)) return 0;
     const WeightDtype dtype = parse_weight_dtype(dtype_name);
     if (dtype == WeightDtype::float64) throw std::invalid_argument("--dtype float64: export float32, float16 or bfloat16");
     if (in == out) throw std::invalid_argument("OUT.h5 is CKPT itself: write the export to another file");

@@ -54,15 +54,7 @@ int main(int argc, char** argv) {
         "check", po::bool_switch(&check), "read every dataset, verifying its checksum");
     po::positional_options_description positional;
     positional.add("checkpoint", 1);
-    d.add_options()("help,h", "show this help");
-    po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(d).positional(positional).run(), vm);
-    if (vm.count("help")) {
-      std::printf("%s\n\n", usage);
-      std::cout << d << "\n";
-      return 0;
-    }
-    po::notify(vm);
+    if (!cli::parse(argc, argv, d, usage, positional)) return 0;
     print_info(path, inspect_checkpoint(path));
     if (check) {
       const VerifyReport report = verify_checkpoint(path);
