@@ -22,6 +22,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -226,9 +227,11 @@ std::string greedy_sample(TrainModel& trained, const std::string& prompt, int co
   return out;
 }
 
-// Averages the gradients of the ranks in place: on the device with NCCL, else through host memory
-// where the space's is not the host's.
-void average_gradients(cli::Ranks& ranks, TrainModel& model) {
+using GradStaging = typename std::remove_reference_t<decltype(std::declval<TrainModel&>().grads().flat)>::HostMirror;
+
+// Averages the gradients of the ranks in place: on the device with NCCL, else through `staging`,
+// host memory made once per run (the gradients themselves where the space's memory is the host's).
+void average_gradients(cli::Ranks& ranks, TrainModel& model, const GradStaging& staging) {
   const auto grads = model.grads().flat;
 #if RWKV_HAVE_NCCL
   if constexpr (std::is_same_v<Space, Kokkos::Cuda>) {
@@ -237,10 +240,9 @@ void average_gradients(cli::Ranks& ranks, TrainModel& model) {
   } else
 #endif
   {
-    auto host = Kokkos::create_mirror_view(grads);
-    Kokkos::deep_copy(host, grads);
-    ranks.sum_in_place(host.data(), host.size());
-    Kokkos::deep_copy(grads, host);
+    Kokkos::deep_copy(staging, grads);
+    ranks.sum_in_place(staging.data(), staging.size());
+    Kokkos::deep_copy(grads, staging);
   }
   const float scale = 1.0f / float(ranks.size());
   Kokkos::parallel_for(
@@ -357,6 +359,7 @@ int train(Options o, cli::Ranks& ranks) {
   const auto start = Clock::now();
   double val_loss = std::nan("");
   double allreduce_seconds = 0;
+  const GradStaging grad_staging = Kokkos::create_mirror_view(model.grads().flat);
   auto validate = [&](long step) {
     if (split.val.empty() || !ranks.root()) return;
     val_loss = windowed_loss(model, split.val, std::size_t(o.val_windows)).mean;
@@ -375,7 +378,7 @@ int train(Options o, cli::Ranks& ranks) {
       // step's, as one rank with the whole batch would compute them (up to summation order).
       const auto t0 = Clock::now();
       loss = ranks.sum(loss) / ranks.size();
-      average_gradients(ranks, model);
+      average_gradients(ranks, model, grad_staging);
       allreduce_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
     }
     if (!std::isfinite(loss)) throw std::runtime_error("loss became " + std::to_string(loss) + " at step " + std::to_string(step));
