@@ -227,7 +227,7 @@ std::string greedy_sample(TrainModel& trained, const std::string& prompt, int co
   return out;
 }
 
-using GradStaging = typename std::remove_reference_t<decltype(std::declval<TrainModel&>().grads().flat)>::HostMirror;
+using GradStaging = decltype(Kokkos::create_mirror_view(std::declval<TrainModel&>().grads().flat));
 
 // Averages the gradients of the ranks in place: on the device with NCCL, else through `staging`,
 // host memory made once per run (the gradients themselves where the space's memory is the host's).
