@@ -75,45 +75,25 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
 // gemm wastes the bandwidth on packing, and Kokkos Kernels' gemv does not reach the vendor BLAS
 // for LayoutRight vectors).
 //   device: a team per output, its threads across the inputs;
-//   host:   a thread per four outputs, the inputs in a simd loop.
+//   host:   a work item per output row, the inputs in a simd loop. The static schedule gives each
+//           thread a contiguous run of rows, which it reads as one stream: on a 2-core Zen 4 that
+//           reached 80% of the read ceiling against 72% for four rows read side by side
+//           (interleaved runs, medians of 9).
 template <class ExecSpace, class Scalar>
 void matmul_forward_few_rows(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y,
                              ConstMatrix<ExecSpace, Scalar> x, ConstMatrix<ExecSpace, Scalar> W) {
   const int N = int(x.extent(0)), in = int(x.extent(1)), out = int(W.extent(0));
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
-    // Four outputs per thread: four independent sums in flight, and x read once for them.
-    constexpr int R = 4;
     Kokkos::parallel_for(
-        "rwkv::matmul_forward_few_rows", Kokkos::RangePolicy<ExecSpace>(space, 0, (out + R - 1) / R),
-        KOKKOS_LAMBDA(int block) {
-          const int i0 = block * R;
+        "rwkv::matmul_forward_few_rows", Kokkos::RangePolicy<ExecSpace>(space, 0, out), KOKKOS_LAMBDA(int i) {
           // Raw rows: through the views' accessors these loops vectorize several times slower.
-          const Scalar* w0 = &W(i0, 0);
+          const Scalar* wi = &W(i, 0);
           for (int n = 0; n < N; ++n) {
             const Scalar* xn = &x(n, 0);
-            if (i0 + R <= out) {
-              const Scalar *w1 = &W(i0 + 1, 0), *w2 = &W(i0 + 2, 0), *w3 = &W(i0 + 3, 0);
-              Scalar a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-              RWKV_HOST_SIMD_REDUCTION(+ : a0, a1, a2, a3)
-              for (int j = 0; j < in; ++j) {
-                a0 += w0[j] * xn[j];
-                a1 += w1[j] * xn[j];
-                a2 += w2[j] * xn[j];
-                a3 += w3[j] * xn[j];
-              }
-              y(n, i0) = a0;
-              y(n, i0 + 1) = a1;
-              y(n, i0 + 2) = a2;
-              y(n, i0 + 3) = a3;
-            } else {
-              for (int i = i0; i < out; ++i) {
-                const Scalar* wi = &W(i, 0);
-                Scalar acc = 0;
-                RWKV_HOST_SIMD_REDUCTION(+ : acc)
-                for (int j = 0; j < in; ++j) acc += wi[j] * xn[j];
-                y(n, i) = acc;
-              }
-            }
+            Scalar acc = 0;
+            RWKV_HOST_SIMD_REDUCTION(+ : acc)
+            for (int j = 0; j < in; ++j) acc += wi[j] * xn[j];
+            y(n, i) = acc;
           }
         });
   } else {
