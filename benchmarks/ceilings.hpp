@@ -1,6 +1,7 @@
 // The machine's ceilings, measured in the same run as the kernels they judge: the best sgemm rate
 // through the library's GEMM path (the vendor BLAS: OpenBLAS, cuBLAS, rocBLAS), the read bandwidth
-// of a streaming sum, a STREAM-style triad and a deep_copy (device-to-device copy on a GPU).
+// of a streaming sum, a STREAM-style triad, an in-place update and a deep_copy (device-to-device
+// copy on a GPU).
 // The same code runs on every execution space: host loops over chunks in simd loops, device loops
 // over elements (coalesced).
 #pragma once
@@ -61,9 +62,9 @@ double best_gbs(double bytes, int repeats, const Run& run) {
 }
 
 // Best of `repeats` timed sums over `bytes` of floats, in GB/s: what reading weights once can
-// reach. On the host the best of two patterns: four streams a page apart (as the RNN-step kernels
-// read four weight rows) and one stream a work item, which the prefetchers follow across pages
-// (on a Zen 4 VM about a third faster than the four page-long streams).
+// reach. On the host the best of two patterns: four streams a page apart and one stream a work
+// item, which the prefetchers follow across pages (on a Zen 4 VM about a third faster than the
+// four page-long streams; the RNN-step kernels read that way).
 template <class Space = Kokkos::DefaultExecutionSpace>
 double read_bandwidth_gbs(std::int64_t bytes, int repeats) {
   constexpr int chunk = 4 * stream_chunk;
@@ -139,6 +140,49 @@ double triad_bandwidth_gbs(std::int64_t bytes, int repeats) {
     }
   };
   return best_gbs<Space>(3.0 * double(n) * sizeof(float), repeats, run);
+}
+
+// In-place updates over `bytes` of arrays, in GB/s, the better of a = a + s b (12 bytes an element:
+// two reads, one write) and a = s a (8 bytes: one read, one write). In-place kernels (AdamW, the
+// gradient accumulations) have no write-allocate reads, and where writes travel a path of their
+// own (the CCD links of AMD Zen) read + write traffic passes both the read-only stream and the
+// triad: this ceiling holds them.
+template <class Space = Kokkos::DefaultExecutionSpace>
+double update_bandwidth_gbs(std::int64_t bytes, int repeats) {
+  constexpr int chunk = stream_chunk;
+  const std::int64_t n = bytes / 2 / sizeof(float) / chunk * chunk;
+  using View = Kokkos::View<float*, typename Space::memory_space>;
+  View a("update_a", n), b("update_b", n);
+  Kokkos::deep_copy(a, 1.0f);
+  Kokkos::deep_copy(b, 2.0f);
+  // Alternating signs keep a bounded over any number of calls.
+  float s = 0.5f;
+  const auto run = [&](bool with_b) {
+    s = -s;
+    const float sign_s = s;
+    if constexpr (on_host<Space>) {
+      Kokkos::parallel_for(
+          "rwkv::bench::update", Kokkos::RangePolicy<Space>(0, int(n / chunk)), KOKKOS_LAMBDA(int k) {
+            const std::int64_t i0 = std::int64_t(k) * chunk;
+            float* pa = &a(i0);
+            const float* pb = &b(i0);
+            if (with_b) {
+              RWKV_HOST_SIMD
+              for (int i = 0; i < chunk; ++i) pa[i] += sign_s * pb[i];
+            } else {
+              RWKV_HOST_SIMD
+              for (int i = 0; i < chunk; ++i) pa[i] *= sign_s;
+            }
+          });
+    } else {
+      Kokkos::parallel_for(
+          "rwkv::bench::update", Kokkos::RangePolicy<Space, Kokkos::IndexType<std::int64_t>>(0, n),
+          KOKKOS_LAMBDA(std::int64_t i) { a(i) = with_b ? a(i) + sign_s * b(i) : a(i) * sign_s; });
+    }
+  };
+  const double moved = double(n) * sizeof(float);
+  return std::max(best_gbs<Space>(3 * moved, repeats, [&] { run(true); }),
+                  best_gbs<Space>(2 * moved, repeats, [&] { run(false); }));
 }
 
 // Kokkos::deep_copy between two arrays of `bytes` / 2 each (device-to-device on a GPU), in GB/s

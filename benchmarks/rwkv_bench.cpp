@@ -1,6 +1,7 @@
-// rwkv-bench: in one run, the machine's ceilings (triad, read and copy bandwidth, the best sgemm
-// through the library's GEMM path), every kernel at RWKV-4 sizes and the end-to-end paths, each
-// rate as a fraction of the ceiling that bounds it: bandwidth-bound kernels against the triad,
+// rwkv-bench: in one run, the machine's ceilings (triad, in-place update, read and copy bandwidth,
+// the best sgemm through the library's GEMM path), every kernel at RWKV-4 sizes and the end-to-end
+// paths, each rate as a fraction of the ceiling that bounds it: bandwidth-bound kernels against
+// the stream ceiling (the better of triad and update),
 // GEMMs, the training step and prefill against the sgemm rate, decode against the read bandwidth.
 //   rwkv-bench [--quick | --smoke] [--json FILE] [--threads N]
 // Prints an aligned table; --json writes the same as JSON (scripts/plot-bench.py compares files).
@@ -75,12 +76,15 @@ bench::Ceilings measure_ceilings(const Sizes& s) {
   bench::Ceilings c;
   const int repeats = s.reps;
   c.triad_gbs = bench::triad_bandwidth_gbs<Space>(s.stream_bytes, repeats);
+  c.update_gbs = bench::update_bandwidth_gbs<Space>(s.stream_bytes, repeats);
   c.read_gbs = bench::read_bandwidth_gbs<Space>(s.stream_bytes, repeats);
   c.copy_gbs = bench::copy_bandwidth_gbs<Space>(s.stream_bytes, repeats);
   c.sgemm_gflops = std::max(bench::sgemm_ceiling_gflops<Space>(s.sgemm_n / 2, repeats),
                             bench::sgemm_ceiling_gflops<Space>(s.sgemm_n, repeats));
-  std::fprintf(stderr, "[rwkv-bench] ceilings: triad %.1f GB/s, read %.1f GB/s, copy %.1f GB/s, sgemm %.1f GFLOP/s\n",
-               c.triad_gbs, c.read_gbs, c.copy_gbs, c.sgemm_gflops);
+  std::fprintf(stderr,
+               "[rwkv-bench] ceilings: triad %.1f GB/s, update %.1f GB/s, read %.1f GB/s, copy %.1f GB/s, sgemm %.1f "
+               "GFLOP/s\n",
+               c.triad_gbs, c.update_gbs, c.read_gbs, c.copy_gbs, c.sgemm_gflops);
   return c;
 }
 
@@ -124,7 +128,7 @@ void bench_kernels(const Sizes& s, std::vector<Row>& rows) {
     WkvState<Space, float> state("state", B, C), dstate("dstate", B, C);
     WkvSaved<Space, float> saved("saved", B, T, C);
     wkv_reset_state(space, state);
-    rows.push_back(kernel_row(s, "wkv_forward", btc, 23 * NC, 6 * NC * F, Judge::triad, [&] {
+    rows.push_back(kernel_row(s, "wkv_forward", btc, 23 * NC, 6 * NC * F, Judge::stream, [&] {
       wkv_reset_state(space, state);
       wkv_forward(space, T, y, state, saved, decay, first, k, v);
     }));
@@ -133,7 +137,7 @@ void bench_kernels(const Sizes& s, std::vector<Row>& rows) {
     Mat dy("dy", N, C), dk("dk", N, C), dv("dv", N, C);
     Vec ddecay("ddecay", C), dfirst("dfirst", C);
     bench::fill_uniform(dy, -1, 1, 5);
-    rows.push_back(kernel_row(s, "wkv_backward", btc, 42 * NC, 10 * NC * F, Judge::triad, [&] {
+    rows.push_back(kernel_row(s, "wkv_backward", btc, 42 * NC, 10 * NC * F, Judge::stream, [&] {
       Kokkos::deep_copy(space, dstate.aa, 0.0f);  // the final state's gradient: zero, as after a sequence
       Kokkos::deep_copy(space, dstate.bb, 0.0f);
       Kokkos::deep_copy(space, dstate.pp, 0.0f);
@@ -150,11 +154,11 @@ void bench_kernels(const Sizes& s, std::vector<Row>& rows) {
     bench::fill_uniform(x, -1, 1, 6);
     bench::fill_uniform(dout, -1, 1, 7);
     bench::fill_uniform(mix, 0, 1, 8);
-    rows.push_back(kernel_row(s, "time_mix_forward", btc, 4 * NC, 2 * NC * F, Judge::triad,
+    rows.push_back(kernel_row(s, "time_mix_forward", btc, 4 * NC, 2 * NC * F, Judge::stream,
                               [&] { time_mix_forward(space, T, out, x, no_state, mix); }));
     // Backward: read dout, x; read and write dx: 4 N C floats (dmix's sums are per column); FLOPs:
     // dx += dout mix + dout[t+1] (1 - mix) (5) and dmix += dout (x - s) (3): 8 an element.
-    rows.push_back(kernel_row(s, "time_mix_backward", btc, 8 * NC, 4 * NC * F, Judge::triad,
+    rows.push_back(kernel_row(s, "time_mix_backward", btc, 8 * NC, 4 * NC * F, Judge::stream,
                               [&] { time_mix_backward(space, T, dx, no_state, dmix, dout, x, no_state, mix); }));
   }
 
@@ -169,11 +173,11 @@ void bench_kernels(const Sizes& s, std::vector<Row>& rows) {
     bench::fill_uniform(weight, 0.5, 1.5, 11);
     bench::fill_uniform(bias, -0.1f, 0.1f, 12);
     rows.push_back(kernel_row(s, "layer_norm_forward", {{"N", N}, {"C", C}}, 8 * NC, (2 * NC + 2 * N) * F,
-                              Judge::triad, [&] { layer_norm_forward(space, y, mean, rstd, x, weight, bias); }));
+                              Judge::stream, [&] { layer_norm_forward(space, y, mean, rstd, x, weight, bias); }));
     // Backward: read dy, x; read and write dx: 4 N C floats; FLOPs: xhat (2), g = dy w (1), the two
     // row means (3), dx (5), dweight and dbias (3): 14 an element.
     rows.push_back(kernel_row(s, "layer_norm_backward", {{"N", N}, {"C", C}}, 14 * NC, (4 * NC + 2 * N) * F,
-                              Judge::triad,
+                              Judge::stream,
                               [&] { layer_norm_backward(space, dx, dweight, dbias, dy, x, weight, mean, rstd); }));
   }
 
@@ -209,9 +213,9 @@ void bench_kernels(const Sizes& s, std::vector<Row>& rows) {
     bench::fill_uniform(logits, -4, 4, 16);
     const auto targets = bench::tokens_of<Space>(rows_n, V);
     const std::vector<std::pair<std::string, long>> shape = {{"N", rows_n}, {"V", V}};
-    rows.push_back(kernel_row(s, "cross_entropy_forward", shape, 4 * NV, (NV + 2.0 * rows_n) * F, Judge::triad,
+    rows.push_back(kernel_row(s, "cross_entropy_forward", shape, 4 * NV, (NV + 2.0 * rows_n) * F, Judge::stream,
                               [&] { cross_entropy_forward(space, loss, lse, logits, targets); }));
-    rows.push_back(kernel_row(s, "cross_entropy_backward", shape, 3 * NV, (2 * NV + rows_n) * F, Judge::triad,
+    rows.push_back(kernel_row(s, "cross_entropy_backward", shape, 3 * NV, (2 * NV + rows_n) * F, Judge::stream,
                               [&] { cross_entropy_backward(space, dlogits, logits, lse, targets, 1.0f / rows_n); }));
   }
 
@@ -223,7 +227,7 @@ void bench_kernels(const Sizes& s, std::vector<Row>& rows) {
     bench::fill_uniform(p, -0.1f, 0.1f, 17);
     bench::fill_uniform(g, -0.01f, 0.01f, 18);
     const AdamWStep step{6e-4, 0.9, 0.99, 1e-8, 0.01, 1, 1.0};
-    rows.push_back(kernel_row(s, "adamw_step", {{"P", long(P)}}, 15.0 * P, 7.0 * P * F, Judge::triad,
+    rows.push_back(kernel_row(s, "adamw_step", {{"P", long(P)}}, 15.0 * P, 7.0 * P * F, Judge::stream,
                               [&] { adamw_update(space, p, g, m, v, step); }));
   }
 }
@@ -379,7 +383,8 @@ int run(const std::string& mode, const std::string& json_path) {
   bench_training(s, rows);
   bench_inference(s, rows);
   const bench::Ceilings after = measure_ceilings(s);
-  const bench::Ceilings ceilings{std::max(before.triad_gbs, after.triad_gbs), std::max(before.read_gbs, after.read_gbs),
+  const bench::Ceilings ceilings{std::max(before.triad_gbs, after.triad_gbs), std::max(before.update_gbs, after.update_gbs),
+                                 std::max(before.read_gbs, after.read_gbs),
                                  std::max(before.copy_gbs, after.copy_gbs),
                                  std::max(before.sgemm_gflops, after.sgemm_gflops)};
 

@@ -54,29 +54,34 @@ inline __m512i widen_add(__m512i acc64, __m512i acc32) {
   return _mm512_add_epi64(acc64, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc32, 1)));
 }
 
-// out[r] = sum_j q_r[j] * a[j] for four rows q_r = q + r * stride: a is loaded once for them.
-inline void dot4_int8_int16(const std::int8_t* q, std::size_t stride, const std::int16_t* a, int n,
-                            std::int64_t out[4]) {
-  __m512i total[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+// sum_j q[j] * a[j] for one weight row on the host: two accumulators, so the multiply-adds do not
+// wait on each other.
+inline std::int64_t row_dot_int8_int16(const std::int8_t* q, const std::int16_t* a, int n) {
+  __m512i total = _mm512_setzero_si512();
   for (int j0 = 0; j0 < n; j0 += avx512_block) {
     const int end = n < j0 + avx512_block ? n : j0 + avx512_block;
-    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
-    for (int j = j0; j < end; j += 32) {
-      const __mmask32 mask = end - j >= 32 ? ~__mmask32(0) : (__mmask32(1) << (end - j)) - 1;
-      const __m512i av = _mm512_maskz_loadu_epi16(mask, a + j);
-      for (int r = 0; r < 4; ++r)
-        acc[r] = multiply_add_pairs(acc[r], _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mask, q + r * stride + j)), av);
+    __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
+    int j = j0;
+    for (; j + 64 <= end; j += 64) {
+      even = multiply_add_pairs(even, _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j))),
+                                _mm512_loadu_si512(a + j));
+      odd = multiply_add_pairs(odd, _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j + 32))),
+                               _mm512_loadu_si512(a + j + 32));
     }
-    for (int r = 0; r < 4; ++r) total[r] = widen_add(total[r], acc[r]);
+    for (; j < end; j += 32) {
+      const __mmask32 mask = end - j >= 32 ? ~__mmask32(0) : (__mmask32(1) << (end - j)) - 1;
+      even = multiply_add_pairs(even, _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mask, q + j)),
+                                _mm512_maskz_loadu_epi16(mask, a + j));
+    }
+    total = widen_add(widen_add(total, even), odd);
   }
-  for (int r = 0; r < 4; ++r) out[r] = _mm512_reduce_add_epi64(total[r]);
+  return _mm512_reduce_add_epi64(total);
 }
 
 #else
 
-KOKKOS_INLINE_FUNCTION void dot4_int8_int16(const std::int8_t* q, std::size_t stride, const std::int16_t* a, int n,
-                                            std::int64_t out[4]) {
-  for (int r = 0; r < 4; ++r) out[r] = dot_int8_int16(q + r * stride, a, n);
+KOKKOS_INLINE_FUNCTION std::int64_t row_dot_int8_int16(const std::int8_t* q, const std::int16_t* a, int n) {
+  return dot_int8_int16(q, a, n);
 }
 
 #endif

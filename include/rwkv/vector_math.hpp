@@ -26,15 +26,6 @@
 
 namespace rwkv {
 
-// Asks the cache to fetch the line at p ahead of its use (host only; a no-op in device passes).
-KOKKOS_INLINE_FUNCTION void prefetch(const void* p) {
-#if !defined(RWKV_DEVICE_PASS) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_prefetch(p);
-#else
-  (void)p;
-#endif
-}
-
 // exp(x) for float, within 2 units in the last place, built from arithmetic only:
 //   n = round(x / ln 2),  r = x - n ln 2 in [-ln2/2, ln2/2]  (ln 2 split in two: n * hi is exact)
 //   exp(x) = 2^n * (1 + r + r^2/2! + ... + r^8/8!)           (truncation < 3e-10, relative)
