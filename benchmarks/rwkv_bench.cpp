@@ -29,7 +29,10 @@
 #include <string>
 #include <type_traits>
 
-#ifndef RWKV_GIT_REVISION
+// Written at every build by cmake/git_revision.cmake; compile-only checks go without it.
+#if __has_include("git_revision.hpp")
+#include "git_revision.hpp"
+#else
 #define RWKV_GIT_REVISION "unknown"
 #endif
 
