@@ -92,6 +92,7 @@ std::vector<std::string> read_captions(hid_t file, const std::string& path, hsiz
   if (!stored.valid() || H5Tget_class(stored.id()) != H5T_STRING || H5Tis_variable_str(stored.id()) <= 0)
     fail(path, "dataset 'captions': not variable-length strings");
   const Handle memory = utf8_string_type();
+  H5Tset_cset(memory.id(), H5Tget_cset(stored.id()));  // ASCII or UTF-8: the bytes as stored
   std::vector<char*> texts(n, nullptr);
   hdf5::read_dataset(set.id(), path, "captions", memory.id(), texts.data());
   std::vector<std::string> captions(n);

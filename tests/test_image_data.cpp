@@ -400,9 +400,9 @@ TEST_CASE("rwkv-image-data packs a TSV list of PNGs", "[image_data][cli]") {
                                      " held out"));
 
   // Bad input: one line naming the file and line, exit 1, and no output file.
-  const std::string missing = dir.write("missing.tsv", "big.png\tok\nnowhere.png\tgone\n");
+  const std::string missing = dir.write("png/missing.tsv", "big.png\tok\nnowhere.png\tgone\n");
   CHECK(run_image_data(dir, "--tsv '" + missing + "' --out '" + dir.file("x.h5") + "'", output) == 1);
-  CHECK_THAT(output, Catch::StartsWith("rwkv-image-data: error: " + missing + ":2: " + dir.file("nowhere.png")) &&
+  CHECK_THAT(output, Catch::StartsWith("rwkv-image-data: error: " + missing + ":2: " + dir.file("png/nowhere.png")) &&
                          Catch::Contains("no such file"));
   const std::string no_tab = dir.write("notab.tsv", "big.png grinning\n");
   CHECK(run_image_data(dir, "--tsv '" + no_tab + "' --out '" + dir.file("x.h5") + "'", output) == 1);
