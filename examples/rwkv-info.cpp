@@ -26,6 +26,7 @@ void print_info(const std::string& path, const CheckpointInfo& info) {
   std::printf("arch        %s\n", info.arch.empty() ? "rwkv-4 (not recorded)" : info.arch.c_str());
   std::printf("config      n_layer %d, n_embd %d, dim_ffn %d, vocab_size %d", c.n_layer, c.n_embd, c.ffn(), c.vocab_size);
   if (info.ctx_len > 0) std::printf(", ctx_len %ld", info.ctx_len);
+  std::printf(", image_positions %s", c.image_positions ? "on" : "off");
   std::printf("\nparameters  %zu in %zu tensors\n", info.parameters, info.tensors);
   std::printf("weights     %s, %zu bytes\n", info.weight_dtype.c_str(), info.weight_bytes);
   if (info.training) {

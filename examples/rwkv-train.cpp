@@ -133,6 +133,7 @@ void adopt_checkpoint(Options& o, ModelConfig& config, const ModelConfig& saved,
   adopt("n-embd", config.n_embd, saved.n_embd);
   if (config.dim_ffn == 0) config.dim_ffn = 4 * config.n_embd;
   adopt("dim-ffn", config.dim_ffn, saved.ffn());
+  config.image_positions = saved.image_positions;  // no option sets it: the checkpoint's model decides
   if (o.vocab_size == 0) o.given.erase("vocab-size");
   adopt("vocab-size", o.vocab_size, saved.vocab_size);
   adopt("ctx-len", o.ctx_len, s.ctx_len);

@@ -10,6 +10,11 @@
 // logit from drifting upwards (RWKV-LM uses l2wrap_factor = 1e-4 / (B*T)).
 // Device: a team per row, the vocabulary-wide reductions team-parallel (V = 50277 for the Pile).
 // Host: a thread per row, the vocabulary in simd loops with an inlined exp.
+// The kernels are written for any target distribution q per row (the `_with` versions):
+//   loss[n] = (m[n] - sum_v q_v z[n, v]) + log sum_v exp(z[n, v] - m[n]),
+//   dz[n, v] = scale * (exp(z[n, v] - lse[n]) - q_v)
+// here with the one-hot q of a target class, in kernels/cross_entropy_soft.hpp with the soft
+// targets of the image task.
 #pragma once
 
 #include <rwkv/instantiate.hpp>
@@ -19,16 +24,36 @@
 
 namespace rwkv {
 
+// The one-hot target of class t, as the `_with` kernels ask a row's target distribution q:
+//   weight(v)                   q_v
+//   expected_logit(logits, n)   sum_v q_v z[n, v]
+template <class Scalar>
+struct OneHotRow {
+  int t;
+  KOKKOS_INLINE_FUNCTION Scalar weight(int v) const { return v == t ? Scalar(1) : Scalar(0); }
+  template <class Logits>
+  KOKKOS_INLINE_FUNCTION Scalar expected_logit(const Logits& logits, int n) const {
+    return logits(n, t);
+  }
+};
+
+// Targets of the `_with` kernels: row(n) gives row n's target distribution.
 template <class ExecSpace, class Scalar>
-void cross_entropy_forward(const ExecSpace& space, const Vector<ExecSpace, Scalar>& loss,
-                           const Vector<ExecSpace, Scalar>& lse, ConstMatrix<ExecSpace, Scalar> logits,
-                           Kokkos::View<const int*, typename ExecSpace::memory_space> targets) {
+struct OneHotTargets {
+  Kokkos::View<const int*, typename ExecSpace::memory_space> targets;
+  KOKKOS_INLINE_FUNCTION OneHotRow<Scalar> row(int n) const { return OneHotRow<Scalar>{targets(n)}; }
+};
+
+template <class ExecSpace, class Scalar, class Targets>
+void cross_entropy_forward_with(const ExecSpace& space, const Vector<ExecSpace, Scalar>& loss,
+                                const Vector<ExecSpace, Scalar>& lse, ConstMatrix<ExecSpace, Scalar> logits,
+                                const Targets& targets) {
   const int rows = int(logits.extent(0));
   const int V = int(logits.extent(1));
   const auto finish_row = KOKKOS_LAMBDA(int n, Scalar m, Scalar sum) {
     const Scalar log_sum = kmath::log(sum);
     lse(n) = m + log_sum;
-    loss(n) = (m - logits(n, targets(n))) + log_sum;
+    loss(n) = (m - targets.row(n).expected_logit(logits, n)) + log_sum;
   };
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
     Kokkos::parallel_for(
@@ -63,23 +88,23 @@ void cross_entropy_forward(const ExecSpace& space, const Vector<ExecSpace, Scala
 // Overwrites dlogits (it is not a parameter gradient that could accumulate). dlogits may be the
 // same view as logits: each element is read before it is written, and the row's max and argmax
 // (for L2Wrap) are reduced before any element of the row is written.
-template <class ExecSpace, class Scalar>
-void cross_entropy_backward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& dlogits,
-                            ConstMatrix<ExecSpace, Scalar> logits, ConstVector<ExecSpace, Scalar> lse,
-                            Kokkos::View<const int*, typename ExecSpace::memory_space> targets, Scalar scale,
-                            Scalar l2wrap_factor = 0) {
+template <class ExecSpace, class Scalar, class Targets>
+void cross_entropy_backward_with(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& dlogits,
+                                 ConstMatrix<ExecSpace, Scalar> logits, ConstVector<ExecSpace, Scalar> lse,
+                                 const Targets& targets, Scalar scale, Scalar l2wrap_factor) {
   const int rows = int(logits.extent(0));
   const int V = int(logits.extent(1));
   const bool l2wrap = l2wrap_factor > Scalar(0);
-  const auto gradient = KOKKOS_LAMBDA(int n, int v, int t, Scalar l, int wrap_at, Scalar wrap) {
+  using Row = decltype(targets.row(0));
+  const auto gradient = KOKKOS_LAMBDA(int n, int v, const Row& q, Scalar l, int wrap_at, Scalar wrap) {
     const Scalar p = vector_exp(logits(n, v) - l);
-    const Scalar g = scale * (v == t ? p - Scalar(1) : p);
+    const Scalar g = scale * (p - q.weight(v));
     dlogits(n, v) = v == wrap_at ? g + wrap : g;
   };
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
     Kokkos::parallel_for(
         "rwkv::cross_entropy_backward", Kokkos::RangePolicy<ExecSpace>(space, 0, rows), KOKKOS_LAMBDA(int n) {
-          const int t = targets(n);
+          const Row q = targets.row(n);
           const Scalar l = lse(n);
           Scalar wrap = 0;
           int wrap_at = -1;
@@ -92,7 +117,7 @@ void cross_entropy_backward(const ExecSpace& space, const Matrix<ExecSpace, Scal
             wrap = l2wrap_factor * m;
           }
           RWKV_HOST_SIMD
-          for (int v = 0; v < V; ++v) gradient(n, v, t, l, wrap_at, wrap);
+          for (int v = 0; v < V; ++v) gradient(n, v, q, l, wrap_at, wrap);
         });
   } else {
     using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
@@ -100,7 +125,7 @@ void cross_entropy_backward(const ExecSpace& space, const Matrix<ExecSpace, Scal
         "rwkv::cross_entropy_backward", Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO),
         KOKKOS_LAMBDA(const Team& team) {
           const int n = team.league_rank();
-          const int t = targets(n);
+          const Row q = targets.row(n);
           const Scalar l = lse(n);
           Scalar wrap = 0;
           int wrap_at = -1;
@@ -119,9 +144,25 @@ void cross_entropy_backward(const ExecSpace& space, const Matrix<ExecSpace, Scal
             wrap = l2wrap_factor * m;
           }
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, V),
-                               [&](int v) { gradient(n, v, t, l, wrap_at, wrap); });
+                               [&](int v) { gradient(n, v, q, l, wrap_at, wrap); });
         });
   }
+}
+
+template <class ExecSpace, class Scalar>
+void cross_entropy_forward(const ExecSpace& space, const Vector<ExecSpace, Scalar>& loss,
+                           const Vector<ExecSpace, Scalar>& lse, ConstMatrix<ExecSpace, Scalar> logits,
+                           Kokkos::View<const int*, typename ExecSpace::memory_space> targets) {
+  cross_entropy_forward_with(space, loss, lse, logits, OneHotTargets<ExecSpace, Scalar>{targets});
+}
+
+template <class ExecSpace, class Scalar>
+void cross_entropy_backward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& dlogits,
+                            ConstMatrix<ExecSpace, Scalar> logits, ConstVector<ExecSpace, Scalar> lse,
+                            Kokkos::View<const int*, typename ExecSpace::memory_space> targets, Scalar scale,
+                            Scalar l2wrap_factor = 0) {
+  cross_entropy_backward_with(space, dlogits, logits, lse, OneHotTargets<ExecSpace, Scalar>{targets}, scale,
+                              l2wrap_factor);
 }
 
 // The mean of v, summed in double in a fixed order (fixed chunks, then the chunk sums in order):

@@ -2,6 +2,7 @@
 
 #include <rwkv/half_float.hpp>
 #include <rwkv/hdf5_support.hpp>
+#include <rwkv/image/position.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -165,6 +166,15 @@ FileHeader read_header(hid_t file, const std::string& path) {
       fail(path, std::string("attribute '") + name + "' is " + std::to_string(value) + ", outside 1..2^30");
     *field = int(value);
   }
+  if (hdf5::has_attribute(file, "image_positions")) {
+    const long value = hdf5::read_int(file, path, "", "image_positions");
+    if (value != 0 && value != 1)
+      fail(path, "attribute 'image_positions' is " + std::to_string(value) + ", expected 0 or 1");
+    h.config.image_positions = value == 1;
+    if (h.config.image_positions && h.config.n_embd < image::position_channels)
+      fail(path, "attribute 'image_positions' is 1, but n_embd " + std::to_string(h.config.n_embd) +
+                     " is below the " + std::to_string(image::position_channels) + " channels it needs");
+  }
   return h;
 }
 
@@ -177,6 +187,9 @@ void check_same_config(const std::string& path, const ModelConfig& file, const M
     if (in_file != in_model)
       fail(path, std::string("attribute '") + name + "' is " + std::to_string(in_file) + ", the model has " +
                      std::to_string(in_model));
+  if (file.image_positions != model.image_positions)
+    fail(path, std::string("attribute 'image_positions' is ") + (file.image_positions ? "1" : "0 or absent") +
+                   ", the model has " + (model.image_positions ? "1" : "0"));
 }
 
 template <class Scalar>
@@ -187,6 +200,7 @@ void write_model(hid_t file, const std::string& path, const ModelConfig& config,
   hdf5::write_int(file, path, "n_embd", config.n_embd);
   hdf5::write_int(file, path, "dim_ffn", config.ffn());
   hdf5::write_int(file, path, "vocab_size", config.vocab_size);
+  hdf5::write_int(file, path, "image_positions", config.image_positions ? 1 : 0);
   hdf5::write_int(file, path, "format_version", checkpoint_format_version);
   hdf5::write_string(file, path, "library", std::string("rwkv-kokkos ") + RWKV_VERSION_STRING);
   hdf5::write_string(file, path, "weight_dtype", dtype_name(dtype));

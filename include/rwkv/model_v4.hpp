@@ -9,6 +9,10 @@
 // `recompute` is set: the backward then runs each layer's forward again, gradient checkpointing).
 // RNN mode (infer, step) runs the same math from and into an RnnState, T tokens of S sequences in
 // one pass: T = 1 is the token-by-token step, T > 1 a parallel prefill.
+// Image models (config.image_positions) add the 2D position channels of image tokens
+// (kernels/position_channels.hpp) to the embeddings before ln0, in training and RNN mode alike; the
+// callers give each token's position 0..1023 in its image, or -1 (text, special tokens). Training
+// may score image tokens against soft RandRound targets (kernels/cross_entropy_soft.hpp).
 #pragma once
 
 #include <rwkv/config.hpp>
@@ -49,6 +53,13 @@ class Model<v4, ExecSpace, Scalar> {
   using execution_space = ExecSpace;
   using scalar_type = Scalar;
   using TokenView = Kokkos::View<int*, typename ExecSpace::memory_space>;
+  // Per token: its position in its image, 0..1023, or -1 for none. An empty view: no positions.
+  using PositionView = Kokkos::View<int*, typename ExecSpace::memory_space>;
+  // [rows, 3] channel levels in [0, 7] for soft targets, or negative for a row's hard target.
+  using LevelView = Kokkos::View<float**, Kokkos::LayoutRight, typename ExecSpace::memory_space>;
+  // The first image token of the vocabulary (bytes 0..255 come first): soft targets spread over
+  // tokens image_token_offset .. image_token_offset + 511.
+  static constexpr int image_token_offset = 256;
   using State = RnnState<ExecSpace, Scalar>;
 
   Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space = ExecSpace());
@@ -61,7 +72,12 @@ class Model<v4, ExecSpace, Scalar> {
 
   // tokens, targets: [B*T] token ids (row n = b*T + t). Returns the mean cross-entropy (nats).
   // Keeps the logits [B*T, V] in logits() until the next backward().
-  double forward(const TokenView& tokens, const TokenView& targets);
+  // positions [B*T] (or empty): each token's image position, used when config().image_positions.
+  // soft_levels [B*T, 3] (or empty): a row with levels >= 0 is scored against its soft RandRound
+  // target instead of targets[n] (the vocabulary must hold the 512 image tokens).
+  // Positions and levels are not range-checked on the device (as token ids are not).
+  double forward(const TokenView& tokens, const TokenView& targets, const PositionView& positions = {},
+                 const LevelView& soft_levels = {});
   // Adds the gradient of the last forward's loss to grads(). `l2wrap` > 0 adds RWKV-LM's
   // L2Wrap penalty gradient (l2wrap * max logit at the argmax, per token, scaled by 1/(B*T)).
   void backward(double l2wrap = 0);
@@ -71,9 +87,12 @@ class Model<v4, ExecSpace, Scalar> {
   // run in one parallel pass from `state`, which is left as feeding the tokens one at a time would
   // leave it. Returns the logits [S, V] of each sequence's last token, or with all_positions the
   // logits [S*T, V] of every token: a view of the model's buffer, overwritten by the next call.
-  Matrix<ExecSpace, Scalar> infer(const TokenView& tokens, int T, const State& state, bool all_positions = false);
-  // One token of a one-slot state; only the token id crosses to the device.
-  Matrix<ExecSpace, Scalar> step(int token, const State& state);
+  // positions [S*T] (or empty) as in forward().
+  Matrix<ExecSpace, Scalar> infer(const TokenView& tokens, int T, const State& state, bool all_positions = false,
+                                  const PositionView& positions = {});
+  // One token of a one-slot state at image position `position` (-1: none); only the token id and
+  // the position cross to the device.
+  Matrix<ExecSpace, Scalar> step(int token, const State& state, int position = -1);
   State new_state(int slots = 1) const { return State(config_, slots, space_); }
   // From now on RNN mode multiplies by int8 copies of every matrix including the head
   // (kernels/int8_matmul.hpp); the float weights stay (training and forward() use them).
@@ -101,6 +120,8 @@ class Model<v4, ExecSpace, Scalar> {
   void linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
               const Matrix<ExecSpace, Scalar>& W, int layer, int index);
   void require_training(const char* what) const;
+  // x = emb[tokens] (+ the position channels where the config asks for them and positions are given).
+  void embed(const Matrix<ExecSpace, Scalar>& x, const TokenView& tokens, const PositionView& positions);
 
   ModelConfig config_;
   TrainingShape shape_;
@@ -109,7 +130,9 @@ class Model<v4, ExecSpace, Scalar> {
   Weights<ExecSpace, Scalar> weights_, grads_;
 
   TokenView tokens_, targets_, step_token_;
-  Matrix<ExecSpace, Scalar> emb_out_;   // emb[tokens], the input of ln0
+  PositionView step_position_;
+  LevelView soft_levels_;  // of the last forward; empty: hard targets
+  Matrix<ExecSpace, Scalar> emb_out_;   // emb[tokens] (+ position channels), the input of ln0
   Vector<ExecSpace, Scalar> ln0_mean_, ln0_rstd_;
   std::vector<Matrix<ExecSpace, Scalar>> residual_;  // residual_[i]: input of layer i; [L]: output
   Matrix<ExecSpace, Scalar> residual_grad_;          // gradient of the residual stream, layer by layer

@@ -7,10 +7,12 @@
 
 #include <rwkv/kernels/activations.hpp>
 #include <rwkv/kernels/cross_entropy.hpp>
+#include <rwkv/kernels/cross_entropy_soft.hpp>
 #include <rwkv/kernels/embedding.hpp>
 #include <rwkv/kernels/gemm.hpp>
 #include <rwkv/kernels/int8_matmul.hpp>
 #include <rwkv/kernels/layer_norm.hpp>
+#include <rwkv/kernels/position_channels.hpp>
 #include <rwkv/kernels/time_mix.hpp>
 #include <rwkv/kernels/wkv.hpp>
 
@@ -243,18 +245,44 @@ LayerActivationsV4<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::activations
 }
 
 template <class ExecSpace, class Scalar>
-double Model<v4, ExecSpace, Scalar>::forward(const TokenView& tokens, const TokenView& targets) {
+void Model<v4, ExecSpace, Scalar>::embed(const Matrix<ExecSpace, Scalar>& x, const TokenView& tokens,
+                                         const PositionView& positions) {
+  const int N = int(x.extent(0));
+  if (positions.extent(0) != 0 && int(positions.extent(0)) != N)
+    throw std::invalid_argument("Model: " + std::to_string(positions.extent(0)) + " positions for " +
+                                std::to_string(N) + " tokens (one per token, or none)");
+  embedding_forward(space_, x, tokens, weights_.emb);
+  if (config_.image_positions && positions.extent(0) != 0) position_channels_forward(space_, x, positions);
+}
+
+template <class ExecSpace, class Scalar>
+double Model<v4, ExecSpace, Scalar>::forward(const TokenView& tokens, const TokenView& targets,
+                                             const PositionView& positions, const LevelView& soft_levels) {
   require_training("forward");
+  const int N = shape_.batch * shape_.ctx_len;
+  if (soft_levels.extent(0) != 0 && (int(soft_levels.extent(0)) != N || soft_levels.extent(1) != 3))
+    throw std::invalid_argument("Model::forward: soft levels of shape [" + std::to_string(soft_levels.extent(0)) +
+                                ", " + std::to_string(soft_levels.extent(1)) + "] for " + std::to_string(N) +
+                                " tokens (expected [" + std::to_string(N) + ", 3], or none)");
+  if (soft_levels.extent(0) != 0 && config_.vocab_size < image_token_offset + soft_target_classes)
+    throw std::invalid_argument("Model::forward: soft targets need the image tokens " +
+                                std::to_string(image_token_offset) + ".." +
+                                std::to_string(image_token_offset + soft_target_classes - 1) +
+                                ", the vocabulary has " + std::to_string(config_.vocab_size));
   tokens_ = tokens;
   targets_ = targets;
+  soft_levels_ = soft_levels;
   const auto& w = weights_;
-  embedding_forward(space_, emb_out_, tokens, w.emb);
+  embed(emb_out_, tokens, positions);
   layer_norm_forward(space_, residual_[0], ln0_mean_, ln0_rstd_, emb_out_, w.ln0_weight, w.ln0_bias);
   for (int i = 0; i < config_.n_layer; ++i) layer_forward(i, activations(i));
   layer_norm_forward(space_, head_in_, ln_out_mean_, ln_out_rstd_, residual_[config_.n_layer], w.ln_out_weight,
                      w.ln_out_bias);
   matmul_forward(space_, logits_, head_in_, w.head);
-  cross_entropy_forward(space_, row_loss_, row_lse_, logits_, targets);
+  if (soft_levels_.extent(0) != 0)
+    cross_entropy_soft_forward(space_, row_loss_, row_lse_, logits_, targets, soft_levels_, image_token_offset);
+  else
+    cross_entropy_forward(space_, row_loss_, row_lse_, logits_, targets);
   return mean_of<ExecSpace, Scalar>(space_, row_loss_);
 }
 
@@ -265,8 +293,13 @@ void Model<v4, ExecSpace, Scalar>::backward(double l2wrap) {
   const auto& w = weights_;
   auto& g = grads_;
   auto& s = *scratch_;
-  // The logits' storage receives their gradient.
-  cross_entropy_backward(space_, logits_, logits_, row_lse_, targets_, Scalar(1.0 / N), Scalar(l2wrap / N));
+  // The logits' storage receives their gradient. The position channels are constants: the
+  // gradient of the embedding output passes to emb unchanged, below.
+  if (soft_levels_.extent(0) != 0)
+    cross_entropy_soft_backward(space_, logits_, logits_, row_lse_, targets_, soft_levels_, image_token_offset,
+                                Scalar(1.0 / N), Scalar(l2wrap / N));
+  else
+    cross_entropy_backward(space_, logits_, logits_, row_lse_, targets_, Scalar(1.0 / N), Scalar(l2wrap / N));
   Kokkos::deep_copy(space_, s.d_logits_in, Scalar(0));
   matmul_backward(space_, s.d_logits_in, g.head, logits_, head_in_, w.head);
   Kokkos::deep_copy(space_, residual_grad_, Scalar(0));
@@ -330,7 +363,7 @@ void Model<v4, ExecSpace, Scalar>::layer_infer(int i, int T, const State& state,
 
 template <class ExecSpace, class Scalar>
 Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::infer(const TokenView& tokens, int T, const State& state,
-                                                              bool all_positions) {
+                                                              bool all_positions, const PositionView& positions) {
   const int S = state.slots(), N = S * T;
   if (state.layers() != config_.n_layer || state.n_embd() != config_.n_embd)
     throw std::invalid_argument("Model::infer: state of " + std::to_string(state.layers()) + " layers x " +
@@ -347,7 +380,7 @@ Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::infer(const TokenView& t
   using Work = InferenceV4<ExecSpace, Scalar>;
   const auto& w = weights_;
   const auto emb = Work::head_rows(work.emb, N), x = Work::head_rows(work.x, N);
-  embedding_forward(space_, emb, tokens, w.emb);
+  embed(emb, tokens, positions);
   layer_norm_forward(space_, x, Work::head_rows(work.mean, N), Work::head_rows(work.rstd, N), emb, w.ln0_weight,
                      w.ln0_bias);
   for (int i = 0; i < config_.n_layer; ++i) layer_infer(i, T, state, work);
@@ -369,15 +402,21 @@ Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::infer(const TokenView& t
 }
 
 template <class ExecSpace, class Scalar>
-Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::step(int token, const State& state) {
+Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::step(int token, const State& state, int position) {
   if (state.slots() != 1)
     throw std::invalid_argument("Model::step: a one-slot state is needed, not " + std::to_string(state.slots()));
   if (token < 0 || token >= config_.vocab_size)
     throw std::invalid_argument("Model::step: token " + std::to_string(token) + " outside the vocabulary of " +
                                 std::to_string(config_.vocab_size));
+  if (position < -1 || position >= image::position_count)
+    throw std::invalid_argument("Model::step: image position " + std::to_string(position) + " outside -1.." +
+                                std::to_string(image::position_count - 1));
   if (step_token_.extent(0) != 1) step_token_ = TokenView("step_token", 1);
   Kokkos::deep_copy(space_, step_token_, token);
-  return infer(step_token_, 1, state);
+  if (!config_.image_positions || position < 0) return infer(step_token_, 1, state);
+  if (step_position_.extent(0) != 1) step_position_ = PositionView("step_position", 1);
+  Kokkos::deep_copy(space_, step_position_, position);
+  return infer(step_token_, 1, state, false, step_position_);
 }
 
 template <class ExecSpace, class Scalar>

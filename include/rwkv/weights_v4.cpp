@@ -1,5 +1,6 @@
 #include <rwkv/weights_v4.hpp>
 
+#include <rwkv/image/position.hpp>
 #include <rwkv/instantiate.hpp>
 
 #include <cstdio>
@@ -16,6 +17,10 @@ void validate(const ModelConfig& c) {
   positive("n_embd", c.n_embd);
   positive("vocab_size", c.vocab_size);
   if (c.dim_ffn < 0) throw std::invalid_argument("model config: dim_ffn must be >= 0 (0 = 4 * n_embd), got " + std::to_string(c.dim_ffn));
+  if (c.image_positions && c.n_embd < image::position_channels)
+    throw std::invalid_argument("model config: image_positions needs n_embd >= " +
+                                std::to_string(image::position_channels) + " (one channel per image row and column, plus two), got n_embd " +
+                                std::to_string(c.n_embd));
   if (c.n_layer > max_layers)
     throw std::invalid_argument("model config: n_layer " + std::to_string(c.n_layer) + " exceeds the limit of " +
                                 std::to_string(max_layers));

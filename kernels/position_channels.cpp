@@ -1,0 +1,6 @@
+#include <rwkv/kernels/position_channels.hpp>
+
+namespace rwkv {
+#define RWKV_POSITION_CHANNELS_DEFINE(SPACE, SCALAR) RWKV_POSITION_CHANNELS_INSTANTIATE(, SPACE, SCALAR)
+RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_POSITION_CHANNELS_DEFINE)
+}  // namespace rwkv

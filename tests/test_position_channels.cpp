@@ -1,0 +1,87 @@
+// The 2D position channels of image tokens added to embeddings: exact for every one of the 1024
+// positions, rows without a position and channels past 66 untouched.
+#include "test_support.hpp"
+
+#include <rwkv/image/position.hpp>
+#include <rwkv/kernels/position_channels.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+namespace {
+
+using namespace rwkv;
+using namespace rwkv::test;
+
+using HostPositions = Kokkos::View<int*, Kokkos::HostSpace>;
+
+// Rows 0..1023 hold the positions in a shuffled order; every fifth row of the rest has position
+// -1, the others repeat random positions.
+HostPositions shuffled_positions(int rows, std::uint64_t seed) {
+  std::vector<int> all(image::position_count);
+  for (int p = 0; p < image::position_count; ++p) all[std::size_t(p)] = p;
+  std::mt19937_64 rng(seed);
+  std::shuffle(all.begin(), all.end(), rng);
+  HostPositions positions("positions", rows);
+  for (int n = 0; n < rows; ++n)
+    positions(n) = n < image::position_count ? all[std::size_t(n)] : n % 5 == 0 ? -1 : int(rng() % image::position_count);
+  return positions;
+}
+
+template <class Space, class Scalar>
+void check_positions(int C) {
+  CAPTURE(C);
+  const int rows = image::position_count + 101;
+  HostMatrix<Scalar> x("x", rows, C);
+  fill_uniform(x, 3 + C);
+  const auto positions = shuffled_positions(rows, 4 + C);
+  Space space;
+  const auto xd = to_device<Space>(x);
+  position_channels_forward(space, xd, to_device<Space>(positions));
+  space.fence();
+  const auto got = to_host(xd);
+  int bad = 0, changed = 0;
+  for (int n = 0; n < rows; ++n)
+    for (int c = 0; c < C; ++c) {
+      const int p = positions(n);
+      // The same one addition in Scalar as the kernel: exact equality.
+      const Scalar expected =
+          p >= 0 && c < image::position_channels ? Scalar(x(n, c) + Scalar(image::position_channel(p, c))) : x(n, c);
+      bad += got(n, c) != expected;
+      changed += got(n, c) != x(n, c);
+    }
+  CHECK(bad == 0);
+  // Each positioned row gains its two one-hot channels, and x/31, y/31 unless they are 0.
+  CHECK(changed > 2 * image::position_count);
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("position_channels_forward adds the channels of all 1024 positions exactly", "[image][position]",
+                        Spaces) {
+  for (const int C : {66, 67, 130}) {
+    check_positions<TestType, float>(C);
+    check_positions<TestType, double>(C);
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("position_channels_forward on rows without a position changes nothing", "[image][position]",
+                        Spaces) {
+  using Space = TestType;
+  HostMatrix<float> x("x", 7, 70);
+  fill_uniform(x, 9);
+  HostPositions none("none", 7);
+  Kokkos::deep_copy(none, -1);
+  Space space;
+  const auto xd = to_device<Space>(x);
+  position_channels_forward(space, xd, to_device<Space>(none));
+  space.fence();
+  const auto got = to_host(xd);
+  int differ = 0;
+  for (int n = 0; n < 7; ++n)
+    for (int c = 0; c < 70; ++c) differ += got(n, c) != x(n, c);
+  CHECK(differ == 0);
+}
