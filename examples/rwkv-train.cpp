@@ -1,7 +1,9 @@
-// rwkv-train: trains an RWKV-4 model on a token file (raw bytes, binidx or .npy uint16).
+// rwkv-train: trains an RWKV-4 model on a token file (raw bytes, binidx or .npy uint16), or with
+// --task txt2img on an image data set (rwkv-image-data): captions and 32x32 images in one sequence.
 // Options follow RWKV-LM's names in kebab case; every option can also come from --config FILE.
 #include "cli.hpp"
 #include "ranks.hpp"
+#include "txt2img_training.hpp"
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/data.hpp>
@@ -44,6 +46,11 @@ struct Options {
   bool recompute = false;
   int sample = 0;
   std::string prompt;
+  // --task txt2img
+  std::string task, rounding;
+  bool image_positions = true, soft_targets = false;
+  int caption_bytes = 0;
+  double text_first_ratio = 0.5;
   std::set<std::string> given;  // options set on the command line or in --config (not defaulted)
 };
 
@@ -52,7 +59,16 @@ const char* usage =
     "Trains RWKV-4 on FILE (raw bytes: vocabulary 256; .bin/.idx binidx or .npy uint16 token files)\n"
     "and saves an HDF5 checkpoint. A progress line goes to the terminal; a JSON-lines log always.\n"
     "--resume CKPT continues a run exactly from a checkpoint rwkv-train wrote (model, schedule and data\n"
-    "options come from it; giving one with another value is an error; --steps may extend the run).";
+    "options come from it; giving one with another value is an error; --steps may extend the run).\n"
+    "--task txt2img --data SET.h5 trains on an image data set: each sample is a caption and its 32x32\n"
+    "image, in either order (vocabulary 773; ctx-len 1026 + caption-bytes); validation on its held-out\n"
+    "images reports bits per image token against the unigram baseline.";
+
+void reject_image_options(const Options& o) {
+  for (const char* image_only : {"image-positions", "rounding", "soft-targets", "text-first-ratio", "caption-bytes"})
+    if (o.given.count(image_only))
+      throw std::invalid_argument(std::string("--") + image_only + " applies to --task txt2img only");
+}
 
 std::optional<Options> parse_options(int argc, char** argv) {
   Options o;
@@ -94,7 +110,13 @@ std::optional<Options> parse_options(int argc, char** argv) {
       ("check-every", po::value(&o.check_every)->default_value(100), "under MPI: compare the ranks' weights every N steps (0: never)")
       ("recompute", po::bool_switch(&o.recompute), "recompute activations in backward (less memory)")
       ("sample", po::value(&o.sample)->default_value(0), "print a greedy sample of N tokens at the end")
-      ("prompt", po::value(&o.prompt)->default_value("\n"), "prompt of the sample (bytes)");
+      ("prompt", po::value(&o.prompt)->default_value("\n"), "prompt of the sample (bytes)")
+      ("task", po::value(&o.task)->default_value("text"), "text (a token file) or txt2img (an image data set)")
+      ("image-positions", po::value(&o.image_positions)->default_value(true), "txt2img: 2D position channels on image tokens")
+      ("rounding", po::value(&o.rounding)->default_value("random"), "txt2img: pixel levels by random (RandRound) or nearest rounding")
+      ("soft-targets", po::bool_switch(&o.soft_targets), "txt2img: pixel loss against both RandRound neighbours")
+      ("text-first-ratio", po::value(&o.text_first_ratio)->default_value(0.5), "txt2img: share of samples with the caption first")
+      ("caption-bytes", po::value(&o.caption_bytes)->default_value(image::default_caption_bytes), "txt2img: caption field of a sample");
   auto vm = cli::parse(argc, argv, d, usage);
   if (!vm) return std::nullopt;
   for (const auto& [name, value] : *vm)
@@ -107,6 +129,24 @@ std::optional<Options> parse_options(int argc, char** argv) {
   if (o.save_dtype != "float32" && o.save_dtype != "float16" && o.save_dtype != "bfloat16")
     throw std::invalid_argument("--save-dtype must be float32, float16 or bfloat16, got '" + o.save_dtype + "'");
   if (o.data.empty() && o.resume.empty()) throw std::invalid_argument("--data FILE is required (or --resume CKPT)");
+  if (o.task != "text" && o.task != "txt2img") throw std::invalid_argument("--task must be text or txt2img, got '" + o.task + "'");
+  if (o.rounding != "random" && o.rounding != "nearest")
+    throw std::invalid_argument("--rounding must be random or nearest, got '" + o.rounding + "'");
+  if (!(o.text_first_ratio >= 0 && o.text_first_ratio <= 1))
+    throw std::invalid_argument("--text-first-ratio must be in [0, 1], got " + std::to_string(o.text_first_ratio));
+  if (o.caption_bytes < 1) throw std::invalid_argument("--caption-bytes must be positive, got " + std::to_string(o.caption_bytes));
+  if (o.task == "txt2img") {
+    for (const char* text_only : {"vocab-size", "val-fraction", "sample"})
+      if (o.given.count(text_only))
+        throw std::invalid_argument(std::string("--") + text_only + " does not apply to --task txt2img");
+    const int T = image::sample_length(o.caption_bytes);
+    if (o.given.count("ctx-len") && o.ctx_len != T)
+      throw std::invalid_argument("--ctx-len " + std::to_string(o.ctx_len) + ": a txt2img sample is " + std::to_string(T) +
+                                  " tokens (1026 + --caption-bytes); leave --ctx-len out");
+    o.ctx_len = T;
+  } else if (o.resume.empty()) {  // a resumed run learns its task from the checkpoint
+    reject_image_options(o);
+  }
   if (!o.resume.empty() && !o.given.count("save")) o.save = o.resume;
   if (o.log.empty()) o.log = o.save + ".jsonl";
   return o;
@@ -133,7 +173,8 @@ void adopt_checkpoint(Options& o, ModelConfig& config, const ModelConfig& saved,
   adopt("n-embd", config.n_embd, saved.n_embd);
   if (config.dim_ffn == 0) config.dim_ffn = 4 * config.n_embd;
   adopt("dim-ffn", config.dim_ffn, saved.ffn());
-  config.image_positions = saved.image_positions;  // no option sets it: the checkpoint's model decides
+  adopt("image-positions", o.image_positions, saved.image_positions);
+  config.image_positions = saved.image_positions;
   if (o.vocab_size == 0) o.given.erase("vocab-size");
   adopt("vocab-size", o.vocab_size, saved.vocab_size);
   adopt("ctx-len", o.ctx_len, s.ctx_len);
@@ -154,6 +195,21 @@ void adopt_checkpoint(Options& o, ModelConfig& config, const ModelConfig& saved,
   adopt("layerwise-lr", o.optimizer.layerwise_lr, s.optimizer.layerwise_lr);
   adopt("l2wrap", o.l2wrap, s.l2wrap);
   adopt("val-fraction", o.val_fraction, s.val_fraction);
+  const auto adopt_text = [&](const char* option, std::string& value, const std::string& stored) {
+    if (o.given.count(option) && value != stored)
+      throw std::invalid_argument("--" + std::string(option) + " " + value + " conflicts with " + stored + " in " + o.resume +
+                                  "; leave it out when resuming");
+    value = stored;
+  };
+  adopt_text("task", o.task, s.task);
+  if (s.task == "txt2img") {
+    adopt("caption-bytes", o.caption_bytes, s.caption_bytes);
+    adopt_text("rounding", o.rounding, s.rounding);
+    adopt("soft-targets", o.soft_targets, s.soft_targets);
+    adopt("text-first-ratio", o.text_first_ratio, s.text_first_ratio);
+  } else {
+    reject_image_options(o);
+  }
   // --steps / --tokens set a new length (the schedule stretches to it); by default the run's own.
   if (!o.given.count("steps") && !o.given.count("tokens")) o.steps = s.optimizer.total_steps;
 }
@@ -276,11 +332,29 @@ int train(Options o, cli::Ranks& ranks) {
   const int global_batch = o.micro_batch * ranks.size();
   if (o.tokens > 0) o.steps = (o.tokens + long(o.ctx_len) * global_batch - 1) / (long(o.ctx_len) * global_batch);
   const WeightDtype save_dtype = parse_weight_dtype(o.save_dtype);
-  TokenData data = load_tokens(o.data, o.vocab_size);
-  const std::uint64_t data_hash = token_hash(data.tokens.data(), data.tokens.size());
-  if (resumed && (long(data.tokens.size()) != resumed->data_tokens || data_hash != resumed->data_hash))
-    throw std::runtime_error(o.data + ": " + std::to_string(data.tokens.size()) + " tokens that differ from the " +
-                             std::to_string(resumed->data_tokens) + " tokens of " + resumed->data_source + " that " +
+  // The data: a token file, or for txt2img an image data set (its samples built step by step).
+  TokenData data;
+  std::optional<txt2img::Data> images;
+  std::uint64_t data_hash = 0;
+  long data_count = 0;
+  if (o.task == "txt2img") {
+    images = txt2img::load_data(o.data, image::SampleOptions{o.caption_bytes, o.text_first_ratio,
+                                                             o.rounding == "random" ? image::Rounding::random
+                                                                                    : image::Rounding::nearest,
+                                                             o.seed});
+    data.source = o.data;
+    data.vocab_size = image::vocab::size;
+    data_hash = image::dataset_fingerprint(images->set);
+    data_count = long(images->set.size());
+  } else {
+    data = load_tokens(o.data, o.vocab_size);
+    data_hash = token_hash(data.tokens.data(), data.tokens.size());
+    data_count = long(data.tokens.size());
+  }
+  const char* unit = images ? "images" : "tokens";
+  if (resumed && (data_count != resumed->data_tokens || data_hash != resumed->data_hash))
+    throw std::runtime_error(o.data + ": " + std::to_string(data_count) + " " + unit + " that differ from the " +
+                             std::to_string(resumed->data_tokens) + " " + unit + " of " + resumed->data_source + " that " +
                              o.resume + " was trained on: resume on the same data");
   const long first_step = resumed ? resumed->step : 0;
   if (o.steps < first_step)
@@ -290,8 +364,9 @@ int train(Options o, cli::Ranks& ranks) {
   if (last_step < first_step)
     throw std::invalid_argument("--stop-at " + std::to_string(o.stop_at) + " is before step " + std::to_string(first_step) +
                                 " of " + o.resume);
-  const DataSplit split = split_train_val(data, o.ctx_len, o.val_fraction);
+  const DataSplit split = images ? DataSplit{} : split_train_val(data, o.ctx_len, o.val_fraction);
   config.vocab_size = data.vocab_size;
+  if (images) config.image_positions = o.image_positions;
   TrainModel model(config, TrainingShape{o.micro_batch, o.ctx_len, o.recompute});
   OptimizerConfig opt_config = o.optimizer;
   opt_config.total_steps = o.steps;
@@ -303,8 +378,15 @@ int train(Options o, cli::Ranks& ranks) {
   const double params = double(parameter_count(model.specs()));
   // Rank 0 speaks for the run: it prints, logs and saves; errors still reach stderr from any rank.
   if (!ranks.root() && !std::freopen("/dev/null", "w", stdout)) throw std::runtime_error("cannot silence rank output");
-  std::printf("rwkv-train: %s, %zu tokens (%zu train, %zu validation), vocab %d\n", data.source.c_str(),
-              data.tokens.size(), split.train.size(), split.val.size(), config.vocab_size);
+  if (images)
+    std::printf("rwkv-train: %s, %zu images (%zu train, %zu held out), txt2img samples of %d tokens, vocab %d; "
+                "position channels %s, %s rounding, soft targets %s, caption first in %.0f%% of samples\n",
+                data.source.c_str(), images->set.size(), images->train.size(), images->heldout.size(), o.ctx_len,
+                config.vocab_size, o.image_positions ? "on" : "off", o.rounding == "random" ? "RandRound" : "nearest",
+                o.soft_targets ? "on" : "off", 100 * o.text_first_ratio);
+  else
+    std::printf("rwkv-train: %s, %zu tokens (%zu train, %zu validation), vocab %d\n", data.source.c_str(),
+                data.tokens.size(), split.train.size(), split.val.size(), config.vocab_size);
   std::printf("rwkv-train: RWKV-4 L%d D%d F%d, %.2fM parameters, ctx %d x batch %d, %ld steps, %d threads on %s\n",
               config.n_layer, config.n_embd, config.ffn(), params / 1e6, o.ctx_len, global_batch, o.steps,
               Space().concurrency(), Space::name());
@@ -323,8 +405,15 @@ int train(Options o, cli::Ranks& ranks) {
   state.l2wrap = o.l2wrap;
   state.val_fraction = o.val_fraction;
   state.data_source = data.source;
-  state.data_tokens = long(data.tokens.size());
+  state.data_tokens = data_count;
   state.data_hash = data_hash;
+  if (images) {
+    state.task = "txt2img";
+    state.caption_bytes = o.caption_bytes;
+    state.rounding = o.rounding;
+    state.soft_targets = o.soft_targets;
+    state.text_first_ratio = o.text_first_ratio;
+  }
   const auto save = [&](long step) {
     if (!ranks.root()) return;
     state.step = step;
@@ -349,30 +438,54 @@ int train(Options o, cli::Ranks& ranks) {
     log.open(o.log, resumed ? std::ios::app : std::ios::trunc);
     if (!log) throw std::runtime_error(o.log + ": cannot open the log for writing");
   }
-  WindowSampler sampler(split.train.size(), o.ctx_len, o.seed);
+  std::optional<WindowSampler> sampler;  // the text task's windows
+  if (!images) sampler.emplace(split.train.size(), o.ctx_len, o.seed);
   // This rank's rows of the step's batch: rank r trains sequences r * micro_batch ... of it.
   const int N = o.micro_batch * o.ctx_len, global_N = global_batch * o.ctx_len;
   std::vector<std::int32_t> inputs(global_N), targets(global_N);
   const std::int32_t *rank_inputs = inputs.data() + std::size_t(ranks.rank()) * N,
                      *rank_targets = targets.data() + std::size_t(ranks.rank()) * N;
   typename TrainModel::TokenView tokens("tokens", N), target_view("targets", N);
+  std::optional<txt2img::StepViews<TrainModel>> image_views;
+  if (images) image_views.emplace(o.micro_batch, o.ctx_len, o.soft_targets);
   const bool tty = ranks.root() && isatty(fileno(stderr));
   const auto start = Clock::now();
   double val_loss = std::nan("");
   double allreduce_seconds = 0;
   const GradStaging grad_staging = Kokkos::create_mirror_view(model.grads().flat);
-  auto validate = [&](long step) {
-    if (split.val.empty() || !ranks.root()) return;
-    val_loss = windowed_loss(model, split.val, std::size_t(o.val_windows)).mean;
+  txt2img::HeldoutScore heldout;
+  // max_windows: validation windows of a token file, held-out images of an image data set (0: all).
+  auto validate = [&](long step, std::size_t max_windows) {
+    if (!ranks.root()) return;
+    if (images) {
+      if (images->heldout.empty()) return;
+      heldout = txt2img::evaluate_heldout(model, *images, max_windows);
+      val_loss = heldout.nats_per_image_token;
+      log << "{\"step\":" << step << ",\"val_loss\":" << exact(val_loss) << ",\"val_bits_per_image_token\":"
+          << val_loss / std::log(2.0) << ",\"val_bits_per_subpixel\":" << val_loss / std::log(2.0) / 3
+          << ",\"val_bits_per_caption_byte\":" << heldout.nats_per_caption_byte / std::log(2.0)
+          << ",\"val_images\":" << heldout.images << "}\n" << std::flush;
+      return;
+    }
+    if (split.val.empty()) return;
+    val_loss = windowed_loss(model, split.val, max_windows).mean;
     log << "{\"step\":" << step << ",\"val_loss\":" << exact(val_loss)
         << ",\"val_bits_per_token\":" << val_loss / std::log(2.0) << "}\n" << std::flush;
   };
   for (long step = first_step; step < last_step; ++step) {
-    fill_train_batch(split.train, sampler, std::uint64_t(step), global_batch, inputs, targets);
-    Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(rank_inputs, N));
-    Kokkos::deep_copy(target_view, Kokkos::View<const int*, Kokkos::HostSpace>(rank_targets, N));
     model.zero_grad();
-    double loss = model.forward(tokens, target_view);
+    double loss = 0;
+    if (images) {
+      image::fill_batch(images->batch, images->set, images->train, images->order, images->options,
+                        std::uint64_t(step) * std::uint64_t(global_batch), global_batch);
+      image_views->load(images->batch, ranks.rank() * o.micro_batch);
+      loss = model.forward(image_views->tokens, image_views->targets, image_views->positions, image_views->soft_levels);
+    } else {
+      fill_train_batch(split.train, *sampler, std::uint64_t(step), global_batch, inputs, targets);
+      Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(rank_inputs, N));
+      Kokkos::deep_copy(target_view, Kokkos::View<const int*, Kokkos::HostSpace>(rank_targets, N));
+      loss = model.forward(tokens, target_view);
+    }
     model.backward(o.l2wrap);
     if (ranks.size() > 1) {
       // Every rank's loss and gradient are means over equally many tokens: their means are the
@@ -390,7 +503,7 @@ int train(Options o, cli::Ranks& ranks) {
     state.lr = r.lr;
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     const double rate = double(step + 1 - first_step) * global_N / elapsed;
-    if (o.val_every > 0 && (step + 1) % o.val_every == 0 && step + 1 < o.steps) validate(step + 1);
+    if (o.val_every > 0 && (step + 1) % o.val_every == 0 && step + 1 < o.steps) validate(step + 1, std::size_t(o.val_windows));
     log << "{\"step\":" << step + 1 << ",\"loss\":" << exact(loss) << ",\"lr\":" << exact(r.lr)
         << ",\"grad_norm\":" << exact(r.grad_norm) << ",\"tokens\":" << (step + 1) * global_N << ",\"elapsed_s\":" << elapsed
         << ",\"tokens_per_s\":" << rate;
@@ -418,7 +531,8 @@ int train(Options o, cli::Ranks& ranks) {
     std::printf("rwkv-train: all-reduce %.3f s of %.3f s (%.1f%% of the steps' time)\n", allreduce_seconds, elapsed,
                 100 * allreduce_seconds / elapsed);
   }
-  validate(last_step);
+  // The final validation of a txt2img run takes every held-out image.
+  validate(last_step, images ? 0 : std::size_t(o.val_windows));
   save(last_step);
   log.flush();
   if (last_step < o.steps)
@@ -426,6 +540,15 @@ int train(Options o, cli::Ranks& ranks) {
                 o.steps, o.save.c_str(), o.log.c_str());
   else
     std::printf("rwkv-train: saved %s; log %s\n", o.save.c_str(), o.log.c_str());
+  if (images && !images->heldout.empty() && ranks.root()) {
+    const double bits = heldout.nats_per_image_token / std::log(2.0);
+    std::printf("rwkv-train: held-out (%ld images, caption first): %.4f bits per image token (%.4f per sub-pixel)\n",
+                heldout.images, bits, bits / 3);
+    std::printf("rwkv-train: unigram baseline: %.4f bits per image token\n",
+                image::unigram_bits_per_image_token(images->set, images->train, images->heldout));
+    std::printf("rwkv-train: held-out captions given their image: %.4f bits per byte\n",
+                heldout.nats_per_caption_byte / std::log(2.0));
+  }
   if (!split.val.empty()) {
     std::printf("rwkv-train: validation: %.4f bits per token (%.4f nats)\n", val_loss / std::log(2.0), val_loss);
     std::printf("rwkv-train: unigram baseline: %.4f bits per token\n", unigram_bits(split.train, split.val, config.vocab_size));

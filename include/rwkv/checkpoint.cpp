@@ -276,6 +276,13 @@ void save_training_checkpoint(const std::string& path, const ModelConfig& config
     hdf5::write_string(g, tmp, "data_source", state.data_source);
     hdf5::write_int(g, tmp, "data_tokens", state.data_tokens);
     hdf5::write_uint64(g, tmp, "data_hash", state.data_hash);
+    hdf5::write_string(g, tmp, "task", state.task);
+    if (state.task == "txt2img") {
+      hdf5::write_int(g, tmp, "caption_bytes", state.caption_bytes);
+      hdf5::write_string(g, tmp, "rounding", state.rounding);
+      hdf5::write_int(g, tmp, "soft_targets", state.soft_targets ? 1 : 0);
+      hdf5::write_double(g, tmp, "text_first_ratio", state.text_first_ratio);
+    }
     const auto write_group = [&](const char* name, const Scalar* flat) {
       const Handle group = create_group(g, tmp, name);
       for (const TensorSpec& s : specs) write_tensor(group.id(), tmp, s, flat + s.offset, native_dtype<Scalar>);
@@ -321,6 +328,20 @@ TrainingState read_training_state(const std::string& path) {
   s.data_source = hdf5::read_string(g, path, w, "data_source");
   s.data_tokens = hdf5::read_int(g, path, w, "data_tokens");
   s.data_hash = hdf5::read_uint64(g, path, w, "data_hash");
+  // Files from before the txt2img task have no 'task': they trained on token files.
+  if (hdf5::has_attribute(g, "task")) s.task = hdf5::read_string(g, path, w, "task");
+  if (s.task == "txt2img") {
+    s.caption_bytes = int(hdf5::read_int(g, path, w, "caption_bytes"));
+    s.rounding = hdf5::read_string(g, path, w, "rounding");
+    s.soft_targets = hdf5::read_int(g, path, w, "soft_targets") != 0;
+    s.text_first_ratio = hdf5::read_double(g, path, w, "text_first_ratio");
+    if (s.caption_bytes < 1 || (s.rounding != "random" && s.rounding != "nearest") || !(s.text_first_ratio >= 0) ||
+        s.text_first_ratio > 1)
+      fail(path, "the txt2img attributes of 'train' are out of range: caption_bytes " + std::to_string(s.caption_bytes) +
+                     ", rounding '" + s.rounding + "', text_first_ratio " + std::to_string(s.text_first_ratio));
+  } else if (s.task != "text") {
+    fail(path, "attribute 'train/task' is '" + s.task + "', not 'text' or 'txt2img'");
+  }
   if (s.ctx_len <= 0 || s.micro_batch <= 0)
     fail(path, "attributes 'train/ctx_len' and 'train/micro_batch' must be positive, they are " +
                    std::to_string(s.ctx_len) + " and " + std::to_string(s.micro_batch));

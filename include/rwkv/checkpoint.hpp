@@ -66,8 +66,14 @@ struct TrainingState {
   OptimizerConfig optimizer;
   double l2wrap = 0, val_fraction = 0;
   std::string data_source;
-  long data_tokens = 0;
+  long data_tokens = 0;  // tokens of a token file; images of an image data set
   std::uint64_t data_hash = 0;
+  // "text" (a token file) or "txt2img" (an image data set, whose sample options follow).
+  std::string task = "text";
+  int caption_bytes = 0;
+  std::string rounding;  // "random" (RandRound) or "nearest"
+  bool soft_targets = false;
+  double text_first_ratio = 0;
 
   long samples_seen() const { return step * micro_batch; }  // the data sampler's position
   long tokens_seen() const { return samples_seen() * ctx_len; }
