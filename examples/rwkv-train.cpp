@@ -40,6 +40,7 @@ struct Options {
   OptimizerConfig optimizer;
   int ctx_len = 256, micro_batch = 8, threads = 0, vocab_size = 0;
   long check_every = 100, steps = 1000, tokens = 0, val_every = 100, val_windows = 64, save_every = 0, print_every = 10, stop_at = 0;
+  double time_limit = 0;  // minutes
   int keep_last = 0;
   double val_fraction = default_val_fraction, l2wrap = 1e-4;
   std::uint64_t seed = 42;
@@ -105,6 +106,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
       ("keep-last", po::value(&o.keep_last)->default_value(0), "also keep the last N checkpoints as SAVE-stepNNNNNN.h5 (0: none)")
       ("resume", po::value(&o.resume)->default_value(""), "continue the run of this training checkpoint")
       ("stop-at", po::value(&o.stop_at)->default_value(0), "stop (and save) after this step, to --resume later (0: run to --steps)")
+      ("time-limit", po::value(&o.time_limit)->default_value(0.0), "stop (and save) after the step that passes this many minutes (0: none)")
       ("log", po::value(&o.log)->default_value(""), "JSON-lines log (default: the --save path + .jsonl)")
       ("print-every", po::value(&o.print_every)->default_value(10), "progress line every N steps when not on a terminal")
       ("check-every", po::value(&o.check_every)->default_value(100), "under MPI: compare the ranks' weights every N steps (0: never)")
@@ -126,6 +128,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
   if (o.steps < 0 || o.tokens < 0) throw std::invalid_argument("--steps and --tokens must be >= 0");
   if (o.keep_last < 0) throw std::invalid_argument("--keep-last must be >= 0, got " + std::to_string(o.keep_last));
   if (o.stop_at < 0) throw std::invalid_argument("--stop-at must be >= 0, got " + std::to_string(o.stop_at));
+  if (!(o.time_limit >= 0)) throw std::invalid_argument("--time-limit must be >= 0 minutes, got " + std::to_string(o.time_limit));
   if (o.save_dtype != "float32" && o.save_dtype != "float16" && o.save_dtype != "bfloat16")
     throw std::invalid_argument("--save-dtype must be float32, float16 or bfloat16, got '" + o.save_dtype + "'");
   if (o.data.empty() && o.resume.empty()) throw std::invalid_argument("--data FILE is required (or --resume CKPT)");
@@ -360,7 +363,7 @@ int train(Options o, cli::Ranks& ranks) {
   if (o.steps < first_step)
     throw std::invalid_argument("--steps " + std::to_string(o.steps) + " is fewer than the " + std::to_string(first_step) +
                                 " steps " + o.resume + " has done");
-  const long last_step = o.stop_at > 0 ? std::min(o.stop_at, o.steps) : o.steps;
+  long last_step = o.stop_at > 0 ? std::min(o.stop_at, o.steps) : o.steps;
   if (last_step < first_step)
     throw std::invalid_argument("--stop-at " + std::to_string(o.stop_at) + " is before step " + std::to_string(first_step) +
                                 " of " + o.resume);
@@ -509,6 +512,12 @@ int train(Options o, cli::Ranks& ranks) {
         << ",\"tokens_per_s\":" << rate;
     if (ranks.size() > 1) log << ",\"allreduce_s\":" << allreduce_seconds;
     log << "}\n";
+    // --time-limit: rank 0's clock decides for every rank, so all stop after the same step.
+    if (o.time_limit > 0 && step + 1 < last_step) {
+      double over = ranks.root() && elapsed >= 60 * o.time_limit ? 1 : 0;
+      if (ranks.size() > 1) over = ranks.sum(over);
+      if (over > 0) last_step = step + 1;
+    }
     if (ranks.size() > 1 && o.check_every > 0 && ((step + 1) % o.check_every == 0 || step + 1 == last_step) &&
         !ranks.all_equal(weights_checksum(model)))
       throw std::runtime_error("the ranks' weights differ after step " + std::to_string(step + 1) +

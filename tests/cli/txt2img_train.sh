@@ -61,6 +61,8 @@ check "final checkpoints equal (h5diff)" h5diff straight.h5 half.h5
 check "rwkv-info shows the position channels" bash -c "'$info' straight.h5 | grep -q 'image_positions on'"
 check "without position channels the model has them off" bash -c "'$train' ${run[*]} --image-positions false \
   --rounding nearest --steps 2 --save nopos.h5 && '$info' nopos.h5 | grep -q 'image_positions off'"
+check "--time-limit stops after the step that passes it, saved for --resume" bash -c "'$train' ${run[*]} --steps 50 \
+  --time-limit 0.00001 --save limited.h5 | grep -q 'stopped after step 1 of 50; saved limited.h5'"
 
 fails_with "--ctx-len 100: a txt2img sample is 1042 tokens" "$train" "${run[@]}" --ctx-len 100 --steps 1
 fails_with "--rounding must be random or nearest, got 'up'" "$train" "${run[@]}" --rounding up --steps 1
