@@ -25,7 +25,7 @@ mapfile -t sources < <(find include kernels tests examples benchmarks image -nam
 echo "[kokkos5] compiling ${#sources[@]} translation units against Kokkos $version headers in $kokkos5"
 t0=$SECONDS
 flags=(-std=c++20 -fopenmp -fsyntax-only -Wall -Wno-unknown-pragmas -DRWKV_TEST_DATA_DIR=\"$root/tests/data\"
-       -DRWKV_DEPS_DATA_DIR=\"$prefix/data\"
+       -DRWKV_DEPS_DATA_DIR=\"$prefix/data\" -DRWKV_IMAGE_DATA_PROGRAM=\"rwkv-image-data\"
        -I"$root/include" -I"$work/include" -I"$root/examples" -isystem "$kokkos5" -isystem /usr/include/hdf5/serial)
 printf '%s\n' "${sources[@]}" |
   xargs -P "$(nproc)" -I{} sh -c 'g++ "$@" {} || { echo "[kokkos5] FAILED: {}"; exit 255; }' g++ "${flags[@]}"
