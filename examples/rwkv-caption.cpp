@@ -1,0 +1,124 @@
+// rwkv-caption: writes captions of images with a txt2img checkpoint (vocabulary 773). Each PNG is
+// read, resized to 32x32 by area averaging and quantized to the nearest levels; the prompt
+// [ImgFirst] 1024 pixels [Txt] of the training layout runs as a prefill, then bytes are sampled
+// (among the bytes and End only) until End or --caption-bytes bytes
+// (include/rwkv/txt2img_generate.hpp). Prints `PATH<TAB>caption` per caption, --n per image;
+// control bytes and backslashes in a caption are written as \xNN so each caption stays one line.
+// Caption j (image j / n, copy j % n) draws from the uniform stream seed + j.
+#include "cli.hpp"
+
+#include <rwkv/checkpoint.hpp>
+#include <rwkv/image/png_io.hpp>
+#include <rwkv/image/resize.hpp>
+#include <rwkv/image/sequence.hpp>
+#include <rwkv/txt2img_generate.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace rwkv;
+using Space = Kokkos::DefaultExecutionSpace;
+using GenModel = Model<v4, Space, float>;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string model;
+  std::vector<std::string> images;
+  Txt2ImgOptions generation;
+  int n = 1, batch = 64, threads = 0;
+  bool int8 = false;
+};
+
+// The caption on one line: bytes below 0x20, DEL and '\' as \xNN; UTF-8 passes as it is.
+std::string one_line(const std::string& caption) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (const char ch : caption) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f || c == '\\') {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+int caption(const Options& o) {
+  const ModelConfig config = read_config(o.model);
+  try {
+    require_txt2img_vocabulary(config);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(o.model + ": " + e.what());
+  }
+  // Every image is read before the model does any work: a bad path fails at once.
+  std::vector<image::RgbImage> slots;
+  for (const auto& path : o.images) slots.insert(slots.end(), std::size_t(o.n), image::resize_area(image::read_png(path)));
+
+  GenModel model(config, inference_only);
+  load_model(o.model, model);
+  if (o.int8) model.quantize_int8();
+
+  const auto t0 = Clock::now();
+  const std::size_t total = slots.size(), batch = std::size_t(o.batch);
+  for (std::size_t first = 0; first < total; first += batch) {
+    const std::size_t count = std::min(batch, total - first);
+    Txt2ImgOptions generation = o.generation;
+    generation.seed = o.generation.seed + first;
+    const auto captions =
+        generate_captions(model, std::span<const image::RgbImage>(slots.data() + first, count), generation);
+    for (std::size_t i = 0; i < count; ++i)
+      std::printf("%s\t%s\n", o.images[(first + i) / std::size_t(o.n)].c_str(), one_line(captions[i]).c_str());
+    std::fflush(stdout);
+  }
+  std::fprintf(stderr, "rwkv-caption: %zu captions (%zu images x %d) in %.2f s%s\n", total, o.images.size(), o.n,
+               std::chrono::duration<double>(Clock::now() - t0).count(), o.int8 ? " (int8 weights)" : "");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return cli::guarded_main("rwkv-caption", [&]() -> int {
+    Options o;
+    SamplerConfig& s = o.generation.sampling;
+    namespace po = cli::po;
+    po::options_description d("options");
+    d.add_options()
+        ("model", po::value(&o.model)->required(), "txt2img checkpoint (HDF5, vocabulary 773)")
+        ("image", po::value(&o.images)->composing(), "a PNG to caption (repeatable; also positional)")
+        ("n", po::value(&o.n)->default_value(1), "captions per image")
+        ("caption-bytes", po::value(&o.generation.caption_bytes)->default_value(image::default_caption_bytes),
+         "longest caption (the caption field of the training samples)")
+        ("batch", po::value(&o.batch)->default_value(64), "captions generated side by side")
+        ("seed", po::value(&o.generation.seed)->default_value(42), "sampling seed (caption j: stream seed + j)")
+        ("temperature", po::value(&s.temperature)->default_value(1.0), "0: greedy")
+        ("top-k", po::value(&s.top_k)->default_value(0), "keep the k most probable tokens (0: off)")
+        ("top-p", po::value(&s.top_p)->default_value(0.85), "keep the smallest set of mass >= p (1: off)")
+        ("top-a", po::value(&s.top_a)->default_value(0.0), "drop p < a * p_max^2 (0: off)")
+        ("top-p-x", po::value(&s.top_p_x)->default_value(0.0), "also keep every token with p > x (0: off)")
+        ("presence-penalty", po::value(&s.presence_penalty)->default_value(0.0), "subtract from seen tokens' logits")
+        ("frequency-penalty", po::value(&s.frequency_penalty)->default_value(0.0), "subtract per occurrence")
+        ("int8", po::bool_switch(&o.int8), "int8 weights (every matrix, head included)")
+        ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
+    po::positional_options_description positional;
+    positional.add("image", -1);
+    const auto vm = cli::parse(argc, argv, d, "usage: rwkv-caption --model CKPT [--n 1] IMAGE.png ...", positional);
+    if (!vm) return 0;
+    if (o.images.empty()) throw std::invalid_argument("no images: give --image PNG (repeatable)");
+    if (o.n < 1) throw std::invalid_argument("--n must be at least 1, got " + std::to_string(o.n));
+    if (o.batch < 1) throw std::invalid_argument("--batch must be at least 1, got " + std::to_string(o.batch));
+    if (o.generation.caption_bytes < 1)
+      throw std::invalid_argument("--caption-bytes must be at least 1, got " + std::to_string(o.generation.caption_bytes));
+    validate(s);
+    cli::KokkosRuntime runtime(o.threads);
+    return caption(o);
+  });
+}
