@@ -51,13 +51,14 @@ std::string one_line(const std::string& caption) {
   return out;
 }
 
-int caption(const Options& o) {
+int caption(Options o) {
   const ModelConfig config = read_config(o.model);
   try {
     require_txt2img_vocabulary(config);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(o.model + ": " + e.what());
   }
+  if (o.generation.caption_bytes == 0) o.generation.caption_bytes = trained_caption_bytes(o.model);
   // Every image is read before the model does any work: a bad path fails at once.
   std::vector<image::RgbImage> slots;
   for (const auto& path : o.images) slots.insert(slots.end(), std::size_t(o.n), image::resize_area(image::read_png(path)));
@@ -95,8 +96,8 @@ int main(int argc, char** argv) {
         ("model", po::value(&o.model)->required(), "txt2img checkpoint (HDF5, vocabulary 773)")
         ("image", po::value(&o.images)->composing(), "a PNG to caption (repeatable; also positional)")
         ("n", po::value(&o.n)->default_value(1), "captions per image")
-        ("caption-bytes", po::value(&o.generation.caption_bytes)->default_value(image::default_caption_bytes),
-         "longest caption (the caption field of the training samples)")
+        ("caption-bytes", po::value(&o.generation.caption_bytes)->default_value(0),
+         "longest caption: the training samples' caption field (0: the checkpoint's training run's, else 96)")
         ("batch", po::value(&o.batch)->default_value(64), "captions generated side by side")
         ("seed", po::value(&o.generation.seed)->default_value(42), "sampling seed (caption j: stream seed + j)")
         ("temperature", po::value(&s.temperature)->default_value(1.0), "0: greedy")
@@ -115,8 +116,8 @@ int main(int argc, char** argv) {
     if (o.images.empty()) throw std::invalid_argument("no images: give --image PNG (repeatable)");
     if (o.n < 1) throw std::invalid_argument("--n must be at least 1, got " + std::to_string(o.n));
     if (o.batch < 1) throw std::invalid_argument("--batch must be at least 1, got " + std::to_string(o.batch));
-    if (o.generation.caption_bytes < 1)
-      throw std::invalid_argument("--caption-bytes must be at least 1, got " + std::to_string(o.generation.caption_bytes));
+    if (o.generation.caption_bytes < 0)
+      throw std::invalid_argument("--caption-bytes must not be negative, got " + std::to_string(o.generation.caption_bytes));
     validate(s);
     cli::KokkosRuntime runtime(o.threads);
     return caption(o);

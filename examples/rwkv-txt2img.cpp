@@ -65,6 +65,7 @@ int txt2img(Options o) {
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(o.model + ": " + e.what());
   }
+  if (o.generation.caption_bytes == 0) o.generation.caption_bytes = trained_caption_bytes(o.model);
   if (!o.prompts_file.empty())
     for (auto& line : read_lines(o.prompts_file)) o.prompts.push_back(std::move(line));
   if (o.prompts.empty()) throw std::invalid_argument("no prompts: give --prompt TEXT (repeatable) or --prompts-file F");
@@ -130,8 +131,8 @@ int main(int argc, char** argv) {
         ("out-dir", po::value(&o.out_dir), "also write every image as DIR/PPP-NN.png (prompt, image)")
         ("columns", po::value(&o.columns)->default_value(0), "images per grid row (0: --n)")
         ("scale", po::value(&o.scale)->default_value(4), "grid pixels per image pixel (nearest neighbour)")
-        ("caption-bytes", po::value(&o.generation.caption_bytes)->default_value(image::default_caption_bytes),
-         "caption field of the training samples (pad with End / cut to this)")
+        ("caption-bytes", po::value(&o.generation.caption_bytes)->default_value(0),
+         "caption field of the training samples, pad with End / cut to this (0: the checkpoint's training run's, else 96)")
         ("batch", po::value(&o.batch)->default_value(64), "images generated side by side")
         ("seed", po::value(&o.generation.seed)->default_value(42), "sampling seed (image j: stream seed + j)")
         ("temperature", po::value(&s.temperature)->default_value(1.0), "0: greedy")
@@ -150,8 +151,8 @@ int main(int argc, char** argv) {
     if (o.columns < 0) throw std::invalid_argument("--columns must not be negative, got " + std::to_string(o.columns));
     if (o.scale < 1 || o.scale > 64) throw std::invalid_argument("--scale must lie in 1..64, got " + std::to_string(o.scale));
     if (o.batch < 1) throw std::invalid_argument("--batch must be at least 1, got " + std::to_string(o.batch));
-    if (o.generation.caption_bytes < 1)
-      throw std::invalid_argument("--caption-bytes must be at least 1, got " + std::to_string(o.generation.caption_bytes));
+    if (o.generation.caption_bytes < 0)
+      throw std::invalid_argument("--caption-bytes must not be negative, got " + std::to_string(o.generation.caption_bytes));
     validate(s);
     cli::KokkosRuntime runtime(o.threads);
     return txt2img(o);

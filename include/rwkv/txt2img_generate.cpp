@@ -1,5 +1,6 @@
 #include <rwkv/txt2img_generate.hpp>
 
+#include <rwkv/checkpoint.hpp>
 #include <rwkv/image/quantize.hpp>
 #include <rwkv/image/vocabulary.hpp>
 #include <rwkv/kernels/token_mask.hpp>
@@ -16,6 +17,12 @@ void require_txt2img_vocabulary(const ModelConfig& config) {
     throw std::invalid_argument("vocab_size is " + std::to_string(config.vocab_size) + ", not the " +
                                 std::to_string(vocab::size) +
                                 " tokens of a txt2img model (256 bytes, 512 image tokens, 5 special tokens)");
+}
+
+int trained_caption_bytes(const std::string& checkpoint) {
+  if (!has_training_state(checkpoint)) return image::default_caption_bytes;
+  const TrainingState state = read_training_state(checkpoint);
+  return state.task == "txt2img" ? state.caption_bytes : image::default_caption_bytes;
 }
 
 std::vector<int> image_prompt(std::string_view caption, int caption_bytes) {

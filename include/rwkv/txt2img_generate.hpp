@@ -38,6 +38,10 @@ using Txt2ImgProgress = std::function<void(int done, int total)>;
 // Throws std::invalid_argument unless the config has the txt2img vocabulary's 773 tokens.
 void require_txt2img_vocabulary(const ModelConfig& config);
 
+// The caption field the checkpoint's txt2img training run used (its /train state), else
+// image::default_caption_bytes (e.g. for files rwkv-export wrote).
+int trained_caption_bytes(const std::string& checkpoint);
+
 // [TxtFirst] fit_caption(caption) padded with End to caption_bytes [Img]
 std::vector<int> image_prompt(std::string_view caption, int caption_bytes);
 // [ImgFirst] the 1024 pixel tokens of a 32x32 image (nearest levels) [Txt]; another size throws

@@ -3,9 +3,9 @@
 # written here: the run reports held-out bits per image token against the unigram baseline, a
 # stopped and resumed run gives bit for bit the losses of an uninterrupted one (soft targets and
 # RandRound included), and each bad option gives one clear error and a non-zero exit.
-#   txt2img_train.sh RWKV_TRAIN RWKV_IMAGE_DATA RWKV_INFO WORK_DIR
+#   txt2img_train.sh RWKV_TRAIN RWKV_IMAGE_DATA RWKV_INFO RWKV_TXT2IMG WORK_DIR
 set -u
-train=$1 image_data=$2 info=$3 work=$4
+train=$1 image_data=$2 info=$3 txt2img=$4 work=$5
 rm -rf "$work"
 mkdir -p "$work" && cd "$work" || exit 1
 export OMP_PROC_BIND=spread OMP_PLACES=threads
@@ -61,6 +61,8 @@ check "final checkpoints equal (h5diff)" h5diff straight.h5 half.h5
 check "rwkv-info shows the position channels" bash -c "'$info' straight.h5 | grep -q 'image_positions on'"
 check "without position channels the model has them off" bash -c "'$train' ${run[*]} --image-positions false \
   --rounding nearest --steps 2 --save nopos.h5 && '$info' nopos.h5 | grep -q 'image_positions off'"
+check "rwkv-txt2img takes the caption field (16) from the training run" bash -c "'$txt2img' --model straight.h5 \
+  --prompt 'red and green, then white' --n 1 --out grid.png 2>&1 | grep -q 'longer than --caption-bytes 16'"
 check "--time-limit stops after the step that passes it, saved for --resume" bash -c "'$train' ${run[*]} --steps 50 \
   --time-limit 0.00001 --save limited.h5 | grep -q 'stopped after step 1 of 50; saved limited.h5'"
 
