@@ -45,6 +45,6 @@ echo "txt2img-demo: $rate tokens/s here: $steps steps of 4 samples for about $mi
 prompts=("red apple" "flag: Italy" "smiling face" "red heart" "sun" "dog face" "christmas tree" "blue circle")
 args=()
 for p in "${prompts[@]}"; do args+=(--prompt "$p"); done
-"$bin/rwkv-txt2img" --model "$out/twemoji.h5" "${args[@]}" --n 8 --caption-bytes 80 --seed 1 --out "$out/grid.png"
+"$bin/rwkv-txt2img" --model "$out/twemoji.h5" "${args[@]}" --n 8 --seed 1 --out "$out/grid.png"
 echo "txt2img-demo: rows of $out/grid.png: ${prompts[*]}"
 grep -E "held-out|unigram" "$out/train.txt"
