@@ -6,6 +6,7 @@
 // control bytes and backslashes in a caption are written as \xNN so each caption stays one line.
 // Caption j (image j / n, copy j % n) draws from the uniform stream seed + j.
 #include "cli.hpp"
+#include "sampling_options.hpp"
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/image/png_io.hpp>
@@ -100,15 +101,9 @@ int main(int argc, char** argv) {
          "longest caption: the training samples' caption field (0: the checkpoint's training run's, else 96)")
         ("batch", po::value(&o.batch)->default_value(64), "captions generated side by side")
         ("seed", po::value(&o.generation.seed)->default_value(42), "sampling seed (caption j: stream seed + j)")
-        ("temperature", po::value(&s.temperature)->default_value(1.0), "0: greedy")
-        ("top-k", po::value(&s.top_k)->default_value(0), "keep the k most probable tokens (0: off)")
-        ("top-p", po::value(&s.top_p)->default_value(0.85), "keep the smallest set of mass >= p (1: off)")
-        ("top-a", po::value(&s.top_a)->default_value(0.0), "drop p < a * p_max^2 (0: off)")
-        ("top-p-x", po::value(&s.top_p_x)->default_value(0.0), "also keep every token with p > x (0: off)")
-        ("presence-penalty", po::value(&s.presence_penalty)->default_value(0.0), "subtract from seen tokens' logits")
-        ("frequency-penalty", po::value(&s.frequency_penalty)->default_value(0.0), "subtract per occurrence")
         ("int8", po::bool_switch(&o.int8), "int8 weights (every matrix, head included)")
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
+    cli::add_sampling_options(d, s, 0.85);
     po::positional_options_description positional;
     positional.add("image", -1);
     const auto vm = cli::parse(argc, argv, d, "usage: rwkv-caption --model CKPT [--n 1] IMAGE.png ...", positional);

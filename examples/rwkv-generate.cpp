@@ -3,6 +3,7 @@
 // state can be read from and written to HDF5, to continue a conversation later; the last line
 // (on stderr, so stdout holds only text) gives the prefill and generation speeds.
 #include "cli.hpp"
+#include "sampling_options.hpp"
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/kernels/sampling.hpp>
@@ -117,17 +118,11 @@ int main(int argc, char** argv) {
         ("prefill-chunk", po::value(&o.prefill_chunk)->default_value(1024), "prompt tokens per parallel pass")
         ("stop-token", po::value(&o.stop_token)->default_value(-1), "stop when this token is sampled (e.g. 0)")
         ("seed", po::value(&o.seed)->default_value(42), "sampling seed")
-        ("temperature", po::value(&o.sampling.temperature)->default_value(1.0), "0: greedy")
-        ("top-k", po::value(&o.sampling.top_k)->default_value(0), "keep the k most probable tokens (0: off)")
-        ("top-p", po::value(&o.sampling.top_p)->default_value(0.85), "keep the smallest set of mass >= p (1: off)")
-        ("top-a", po::value(&o.sampling.top_a)->default_value(0.0), "drop p < a * p_max^2 (0: off)")
-        ("top-p-x", po::value(&o.sampling.top_p_x)->default_value(0.0), "also keep every token with p > x (0: off)")
-        ("presence-penalty", po::value(&o.sampling.presence_penalty)->default_value(0.0), "subtract from seen tokens' logits")
-        ("frequency-penalty", po::value(&o.sampling.frequency_penalty)->default_value(0.0), "subtract per occurrence")
         ("state-in", po::value(&o.state_in), "start from this state (HDF5, from --state-out)")
         ("state-out", po::value(&o.state_out), "write the final state here (HDF5)")
         ("int8", po::bool_switch(&o.int8), "int8 weights (every matrix, head included)")
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
+    cli::add_sampling_options(d, o.sampling, 0.85);
     const auto vm = cli::parse(argc, argv, d,
                                "usage: rwkv-generate --model CKPT (--prompt TEXT | --prompt-file F) [--max-tokens N]");
     if (!vm) return 0;

@@ -1,23 +1,13 @@
 #include <rwkv/image/quantize.hpp>
 
+#include <rwkv/image/hash.hpp>
+
 #include <stdexcept>
 #include <string>
 
 namespace rwkv::image {
-namespace {
-
-// SplitMix64's finalizer: every input bit affects every output bit.
-std::uint64_t mix(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
-
 double rand_round_uniform(const RandRoundKey& key, std::uint64_t value_index) {
-  const std::uint64_t h = mix(mix(mix(mix(key.seed) ^ key.sample) ^ key.epoch) ^ value_index);
+  const std::uint64_t h = mix64(mix64(mix64(mix64(key.seed) ^ key.sample) ^ key.epoch) ^ value_index);
   return double(h >> 11) * 0x1.0p-53;
 }
 

@@ -1,5 +1,6 @@
 #include <rwkv/image/txt2img_batches.hpp>
 
+#include <rwkv/image/hash.hpp>
 #include <rwkv/image/quantize.hpp>
 
 #include <algorithm>
@@ -18,25 +19,14 @@ std::vector<std::size_t> split_indices(const ImageDataset& set, bool heldout) {
   return indices;
 }
 
-namespace {
-
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
-
 SampleOrder::SampleOrder(std::size_t n, std::uint64_t seed) : n_(n) {
   if (n == 0) throw std::invalid_argument("no images to sample from");
   // A stride near n times the golden ratio's fraction spreads consecutive samples; the first
   // coprime with n from there.
-  std::uint64_t stride = std::max<std::uint64_t>(1, std::uint64_t(double(n) * 0.6180339887498949)) + splitmix64(seed) % 7;
+  std::uint64_t stride = std::max<std::uint64_t>(1, std::uint64_t(double(n) * 0.6180339887498949)) + mix64(seed) % 7;
   while (std::gcd(stride % n_, n_) != 1) ++stride;
   stride_ = stride % n_;
-  offset_ = splitmix64(seed ^ 0x5851f42d4c957f2dull) % n_;
+  offset_ = mix64(seed ^ 0x5851f42d4c957f2dull) % n_;
 }
 
 namespace {

@@ -10,26 +10,7 @@ rm -rf "$work"
 mkdir -p "$work" && cd "$work" || exit 1
 export OMP_PROC_BIND=spread OMP_PLACES=threads
 python=/usr/bin/python3
-failures=0
-check() {  # description, then a command that must succeed (its output goes to the log)
-  local what=$1
-  shift
-  if "$@" >>commands.log 2>&1; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
-}
-fails_with() {  # expected message, then the command; it must exit non-zero and say the message
-  local message=$1
-  shift
-  local out rc
-  out=$("$@" 2>&1 >/dev/null)
-  rc=$?
-  if [ "$rc" -ne 0 ] && grep -qF -- "$message" <<<"$out" && [ "$(wc -l <<<"$out")" -eq 1 ]; then
-    echo "ok: exit $rc with '$message'"
-  else
-    echo "FAILED: expected a non-zero exit with one line saying '$message', got exit $rc: $out"
-    failures=$((failures + 1))
-  fi
-}
-losses() { grep -o '"loss":[^,]*' "$1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 printf 'In the beginning God created the heaven and the earth. %.0s' {1..40} >corpus.txt
 run=(--data corpus.txt --n-layer 2 --n-embd 32 --ctx-len 16 --micro-batch 2 --warmup-steps 2
@@ -143,4 +124,4 @@ fails_with "OUT.h5 is CKPT itself" "$export" straight.h5 straight.h5
 fails_with "unknown weight dtype 'int8'" "$export" straight.h5 x.h5 --dtype int8
 fails_with "nothing.h5: no such file" "$info" nothing.h5
 fails_with "corpus.txt: not an HDF5 file" "$info" corpus.txt
-exit $((failures > 0))
+finish

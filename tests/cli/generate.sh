@@ -6,25 +6,7 @@ set -u
 train=$1 generate=$2 embed=$3 work=$4
 mkdir -p "$work" && cd "$work" || exit 1
 export OMP_PROC_BIND=spread OMP_PLACES=threads
-failures=0
-check() {  # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
-}
-fails_with() {  # expected message, then the command; it must exit non-zero and say the message
-  local message=$1
-  shift
-  local out rc
-  out=$("$@" 2>&1 >/dev/null)
-  rc=$?
-  if [ "$rc" -ne 0 ] && grep -qF -- "$message" <<<"$out"; then
-    echo "ok: exit $rc with '$message'"
-  else
-    echo "FAILED: expected a non-zero exit with '$message', got exit $rc: $out"
-    failures=$((failures + 1))
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 printf 'In the beginning God created the heaven and the earth. %.0s' {1..40} >corpus.txt
 check "a fresh model" bash -c "'$train' --data corpus.txt --n-layer 2 --n-embd 32 --ctx-len 16 --steps 0 \
@@ -44,4 +26,4 @@ fails_with "give exactly one of --prompt and --prompt-file" "$generate" --model 
 fails_with "top_p = 1.5" "$generate" --model model.h5 --prompt x --top-p 1.5
 fails_with "model.h5: missing dataset 'state'" "$generate" --model model.h5 --prompt x --state-in model.h5
 fails_with "cannot open prompt file" "$generate" --model model.h5 --prompt-file nowhere.txt
-exit $((failures > 0))
+finish

@@ -13,12 +13,7 @@ mkdir -p "$work" && cd "$work" || exit 1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 export OMPI_MCA_rmaps_base_oversubscribe=1
 mpirun=("$mpiexec" -np 2)
-failures=0
-check() {  # description, then a command that must succeed (its output goes to the log)
-  local what=$1
-  shift
-  if "$@" >>commands.log 2>&1; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 losses() { grep -o '"loss":[^,]*' "$1" | cut -d: -f2; }
 
 printf 'In the beginning God created the heaven and the earth. %.0s' {1..200} >corpus.txt
@@ -70,4 +65,4 @@ else
   kill -9 $job 2>/dev/null
   failures=$((failures + 1))
 fi
-exit $((failures > 0))
+finish

@@ -10,25 +10,7 @@ rm -rf "$work"
 mkdir -p "$work" && cd "$work" || exit 1
 export OMP_PROC_BIND=spread OMP_PLACES=threads
 python=/usr/bin/python3
-failures=0
-check() {  # description, then a command that must succeed (its output goes to the log)
-  local what=$1
-  shift
-  if "$@" >>commands.log 2>&1; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
-}
-fails_with() {  # expected message, then the command; it must exit non-zero and say the message on one line
-  local message=$1
-  shift
-  local out rc
-  out=$("$@" 2>&1 >/dev/null)
-  rc=$?
-  if [ "$rc" -ne 0 ] && grep -qF -- "$message" <<<"$out" && [ "$(wc -l <<<"$out")" -eq 1 ]; then
-    echo "ok: exit $rc with '$message'"
-  else
-    echo "FAILED: expected a non-zero exit with one line saying '$message', got exit $rc: $out"
-    failures=$((failures + 1))
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 png_size() {  # PNG, then the expected "WIDTHxHEIGHT" (read from the IHDR chunk)
   $python -c "
 import struct, sys
@@ -87,4 +69,4 @@ fails_with "missing.png: no such file" "$caption" --model model.h5 --image missi
 fails_with "corpus.txt: not a PNG file" "$caption" --model model.h5 --image corpus.txt
 fails_with "no images" "$caption" --model model.h5
 check "no grid from failed runs" test ! -e x.png
-exit $((failures > 0))
+finish

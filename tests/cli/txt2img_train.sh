@@ -9,26 +9,7 @@ train=$1 image_data=$2 info=$3 txt2img=$4 work=$5
 rm -rf "$work"
 mkdir -p "$work" && cd "$work" || exit 1
 export OMP_PROC_BIND=spread OMP_PLACES=threads
-failures=0
-check() {  # description, then a command that must succeed (its output goes to the log)
-  local what=$1
-  shift
-  if "$@" >>commands.log 2>&1; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
-}
-fails_with() {  # expected message, then the command; it must exit non-zero and say the message
-  local message=$1
-  shift
-  local out rc
-  out=$("$@" 2>&1 >/dev/null)
-  rc=$?
-  if [ "$rc" -ne 0 ] && grep -qF -- "$message" <<<"$out" && [ "$(wc -l <<<"$out")" -eq 1 ]; then
-    echo "ok: exit $rc with '$message'"
-  else
-    echo "FAILED: expected a non-zero exit with one line saying '$message', got exit $rc: $out"
-    failures=$((failures + 1))
-  fi
-}
-losses() { grep -o '"loss":[^,]*' "$1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # 16 PNGs of two colours each (left and right halves), 32x32 RGB, written with the standard library.
 python3 - <<'PY' || exit 1
@@ -72,9 +53,4 @@ fails_with "--soft-targets applies to --task txt2img only" "$train" --data list.
 fails_with "--task must be text or txt2img, got 'img'" "$train" --data set.h5 --task img --steps 1
 fails_with "--rounding nearest conflicts with random in half.h5" "$train" --resume half.h5 --rounding nearest
 fails_with "list.tsv" "$train" --task txt2img --data list.tsv --steps 1
-
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed; commands.log in $work"
-  exit 1
-fi
-echo "all txt2img training checks passed"
+finish
