@@ -32,14 +32,14 @@ set_file=$root/build/twemoji/twemoji.h5
 # The model and its samples; the step count comes from a short calibration run, so the schedule
 # (warm-up, decay to lr-final) fits the time budget. --time-limit guards against a slower machine.
 model=(--task txt2img --data "$set_file" --n-layer 3 --n-embd 192 --micro-batch 4 --caption-bytes 80
-  --lr-init 2e-3 --lr-final 1e-4 --warmup-steps 50 --grad-clip 1 --val-every 500 --val-windows 32 --seed 7)
+  --lr-init 2e-3 --lr-final 1e-4 --warmup-steps 50 --grad-clip 1 --val-windows 32 --seed 7)
 "$bin/rwkv-train" "${model[@]}" --steps 6 --save "$out/calibrate.h5" --val-every 0 "$@" >/dev/null
 rate=$(grep -o '"tokens_per_s":[0-9.]*' "$out/calibrate.h5.jsonl" | tail -1 | cut -d: -f2)
 rm -f "$out/calibrate.h5" "$out/calibrate.h5.jsonl"
 # Validation on all held-out images at the end takes about as long as training on as many tokens.
 steps=$(/usr/bin/python3 -c "print(max(20, int(0.85 * $minutes * 60 * $rate / (4 * 1106))))")
 echo "txt2img-demo: $rate tokens/s here: $steps steps of 4 samples for about $minutes minutes"
-"$bin/rwkv-train" "${model[@]}" --steps "$steps" --time-limit "$(/usr/bin/python3 -c "print(1.5 * $minutes)")" \
+"$bin/rwkv-train" "${model[@]}" --steps "$steps" --val-every 500 --time-limit "$(/usr/bin/python3 -c "print(1.5 * $minutes)")" \
   --save "$out/twemoji.h5" "$@" | tee "$out/train.txt"
 
 prompts=("red apple" "flag: Italy" "smiling face" "red heart" "sun" "dog face" "christmas tree" "blue circle")
