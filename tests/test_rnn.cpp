@@ -20,31 +20,6 @@ using namespace rwkv;
 using namespace rwkv::test;
 using Space = Kokkos::DefaultExecutionSpace;
 
-template <class Scalar>
-double tolerance() {
-  return std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
-}
-
-// max |a - b| / max(1, max |b|): relative to the size of the values compared.
-template <class A, class B>
-double relative_difference(const A& a, const B& b) {
-  const auto x = as_doubles(to_host(a)), y = as_doubles(to_host(b));
-  REQUIRE(x.size() == y.size());
-  double diff = 0, size = 1;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    diff = std::max(diff, std::abs(x[i] - y[i]));
-    size = std::max(size, std::abs(y[i]));
-  }
-  return diff / size;
-}
-
-template <class Scalar>
-Matrix<Space, Scalar> copy_of(const Matrix<Space, Scalar>& m) {
-  Matrix<Space, Scalar> c("copy", m.extent(0), m.extent(1));
-  Kokkos::deep_copy(c, m);
-  return c;
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("prefill leaves the state and logits of the token-by-token loop", "[rnn]", float, double) {
