@@ -479,9 +479,11 @@ int train(Options o, cli::Ranks& ranks) {
     model.zero_grad();
     double loss = 0;
     if (images) {
+      // This rank's samples of the step: the step's samples r * micro_batch ... of rank r.
       image::fill_batch(images->batch, images->set, images->train, images->order, images->options,
-                        std::uint64_t(step) * std::uint64_t(global_batch), global_batch);
-      image_views->load(images->batch, ranks.rank() * o.micro_batch);
+                        std::uint64_t(step) * std::uint64_t(global_batch) + std::uint64_t(ranks.rank() * o.micro_batch),
+                        o.micro_batch);
+      image_views->load(images->batch);
       loss = model.forward(image_views->tokens, image_views->targets, image_views->positions, image_views->soft_levels);
     } else {
       fill_train_batch(split.train, *sampler, std::uint64_t(step), global_batch, inputs, targets);

@@ -22,7 +22,7 @@ struct Data {
   std::vector<std::size_t> train, heldout;
   rwkv::image::SampleOptions options;
   rwkv::image::SampleOrder order;
-  rwkv::image::Txt2ImgBatch batch;  // the step's samples, all ranks'
+  rwkv::image::Txt2ImgBatch batch;  // this rank's samples of the step
 };
 
 inline Data load_data(const std::string& path, const rwkv::image::SampleOptions& options) {
@@ -33,7 +33,7 @@ inline Data load_data(const std::string& path, const rwkv::image::SampleOptions&
   return Data{std::move(set), std::move(train), std::move(heldout), options, order, {}};
 }
 
-// The device views a training step reads: this rank's rows of the step's batch.
+// The device views a training step reads, for the rows of a batch.
 template <class ModelT>
 struct StepViews {
   typename ModelT::TokenView tokens, targets;
@@ -45,17 +45,17 @@ struct StepViews {
         positions("txt2img_positions", std::size_t(rows) * T),
         soft_levels("txt2img_soft_levels", soft ? std::size_t(rows) * T : 0, 3) {}
 
-  // Rows first_row .. of `batch` to the device.
-  void load(const rwkv::image::Txt2ImgBatch& batch, int first_row) {
-    const std::size_t n = tokens.extent(0), at = std::size_t(first_row) * std::size_t(batch.T);
+  // `batch` (as many rows as the views hold) to the device.
+  void load(const rwkv::image::Txt2ImgBatch& batch) {
+    const std::size_t n = tokens.extent(0);
     using Host = Kokkos::View<const int*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-    Kokkos::deep_copy(tokens, Host(batch.tokens.data() + at, n));
-    Kokkos::deep_copy(targets, Host(batch.targets.data() + at, n));
-    Kokkos::deep_copy(positions, Host(batch.positions.data() + at, n));
+    Kokkos::deep_copy(tokens, Host(batch.tokens.data(), n));
+    Kokkos::deep_copy(targets, Host(batch.targets.data(), n));
+    Kokkos::deep_copy(positions, Host(batch.positions.data(), n));
     if (soft_levels.extent(0) > 0)
       Kokkos::deep_copy(soft_levels, Kokkos::View<const float**, Kokkos::LayoutRight, Kokkos::HostSpace,
                                                   Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                         batch.soft_levels.data() + 3 * at, n, 3));
+                                         batch.soft_levels.data(), n, 3));
   }
 };
 
@@ -88,7 +88,7 @@ HeldoutScore evaluate_heldout(ModelT& model, const Data& data, std::size_t max_i
       std::vector<std::size_t> images(data.heldout.begin() + first, data.heldout.begin() + first + real);
       images.resize(std::size_t(B), images.front());
       fill_batch_of_images(batch, data.set, images, options, 0, B);
-      views.load(batch, 0);
+      views.load(batch);
       model.forward(views.tokens, views.targets, views.positions);
       const auto losses = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model.row_losses());
       for (std::size_t i = 0; i < std::size_t(real) * std::size_t(T); ++i) {
