@@ -53,13 +53,7 @@ std::string one_line(const std::string& caption) {
 }
 
 int caption(Options o) {
-  const ModelConfig config = read_config(o.model);
-  try {
-    require_txt2img_vocabulary(config);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(o.model + ": " + e.what());
-  }
-  if (o.generation.caption_bytes == 0) o.generation.caption_bytes = trained_caption_bytes(o.model);
+  const ModelConfig config = read_txt2img_config(o.model, o.generation.caption_bytes);
   // Every image is read before the model does any work: a bad path fails at once.
   std::vector<image::RgbImage> slots;
   for (const auto& path : o.images) slots.insert(slots.end(), std::size_t(o.n), image::resize_area(image::read_png(path)));

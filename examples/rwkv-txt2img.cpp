@@ -60,13 +60,7 @@ std::string image_path(const std::string& dir, std::size_t prompt, int copy) {
 }
 
 int txt2img(Options o) {
-  const ModelConfig config = read_config(o.model);
-  try {
-    require_txt2img_vocabulary(config);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(o.model + ": " + e.what());
-  }
-  if (o.generation.caption_bytes == 0) o.generation.caption_bytes = trained_caption_bytes(o.model);
+  const ModelConfig config = read_txt2img_config(o.model, o.generation.caption_bytes);
   if (!o.prompts_file.empty())
     for (auto& line : read_lines(o.prompts_file)) o.prompts.push_back(std::move(line));
   if (o.prompts.empty()) throw std::invalid_argument("no prompts: give --prompt TEXT (repeatable) or --prompts-file F");

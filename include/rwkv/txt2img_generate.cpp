@@ -19,10 +19,21 @@ void require_txt2img_vocabulary(const ModelConfig& config) {
                                 " tokens of a txt2img model (256 bytes, 512 image tokens, 5 special tokens)");
 }
 
-int trained_caption_bytes(const std::string& checkpoint) {
-  if (!has_training_state(checkpoint)) return image::default_caption_bytes;
-  const TrainingState state = read_training_state(checkpoint);
-  return state.task == "txt2img" ? state.caption_bytes : image::default_caption_bytes;
+ModelConfig read_txt2img_config(const std::string& checkpoint, int& caption_bytes) {
+  const ModelConfig config = read_config(checkpoint);
+  try {
+    require_txt2img_vocabulary(config);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(checkpoint + ": " + e.what());
+  }
+  if (caption_bytes <= 0) {
+    caption_bytes = image::default_caption_bytes;
+    if (has_training_state(checkpoint)) {
+      const TrainingState state = read_training_state(checkpoint);
+      if (state.task == "txt2img") caption_bytes = state.caption_bytes;
+    }
+  }
+  return config;
 }
 
 std::vector<int> image_prompt(std::string_view caption, int caption_bytes) {

@@ -38,9 +38,11 @@ using Txt2ImgProgress = std::function<void(int done, int total)>;
 // Throws std::invalid_argument unless the config has the txt2img vocabulary's 773 tokens.
 void require_txt2img_vocabulary(const ModelConfig& config);
 
-// The caption field the checkpoint's txt2img training run used (its /train state), else
-// image::default_caption_bytes (e.g. for files rwkv-export wrote).
-int trained_caption_bytes(const std::string& checkpoint);
+// The config of a txt2img checkpoint (std::invalid_argument naming the file when its vocabulary is
+// not 773), and its caption field: caption_bytes when positive, else that of the checkpoint's
+// txt2img training run (its /train state), else image::default_caption_bytes (e.g. for files
+// rwkv-export wrote).
+ModelConfig read_txt2img_config(const std::string& checkpoint, int& caption_bytes);
 
 // [TxtFirst] fit_caption(caption) padded with End to caption_bytes [Img]
 std::vector<int> image_prompt(std::string_view caption, int caption_bytes);
