@@ -5,6 +5,10 @@
 //   batched step (S sequences): the same weights serve S tokens;
 //   prefill (T prompt tokens in one pass): 2 x layer parameters FLOPs per token, plus the head
 //     once, at the best sgemm rate.
+// Steps are timed one at a time, each right after a read pass over as many bytes as the weights:
+// a shared VM's read bandwidth swings by 2x within seconds, so a floor measured at another moment
+// judges the step against other conditions. A step's fraction of its floor is the median over
+// these pairs of read time / step time; its rates are the medians of each.
 // Prints one JSON line per measurement.
 #include "measure.hpp"
 #include "cli.hpp"
@@ -42,41 +46,66 @@ double best_seconds(int repeats, F&& f) {
   return best;
 }
 
-void print(const char* what, const Options& o, double tokens_per_s, double floor_tokens_per_s, const char* floor_kind) {
+struct Rate {
+  double tokens_per_s, floor_tokens_per_s, fraction_of_floor;
+};
+
+void print(const char* what, const Options& o, const Rate& r, const char* floor_kind) {
   std::printf(
       "{\"impl\":\"rwkv-kokkos\",\"space\":\"%s\",\"threads\":%d,\"n_layer\":%d,\"n_embd\":%d,\"vocab\":%d,"
       "\"measure\":\"%s\",\"tokens_per_s\":%.2f,\"floor_tokens_per_s\":%.2f,\"floor\":\"%s\",\"fraction_of_floor\":%.3f}\n",
-      Space::name(), Space().concurrency(), o.config.n_layer, o.config.n_embd, o.config.vocab_size, what, tokens_per_s,
-      floor_tokens_per_s, floor_kind, tokens_per_s / floor_tokens_per_s);
+      Space::name(), Space().concurrency(), o.config.n_layer, o.config.n_embd, o.config.vocab_size, what, r.tokens_per_s,
+      r.floor_tokens_per_s, floor_kind, r.fraction_of_floor);
   std::fflush(stdout);
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// `pairs` (read pass, step) pairs after one untimed step; a step makes `tokens` tokens and reads
+// `weight_bytes`.
+template <class Step>
+Rate paired_step_rate(const bench::ReadPass<Space>& read, double weight_bytes, int tokens, int pairs, Step&& step) {
+  step();
+  Kokkos::fence();
+  std::vector<double> step_seconds, floor_seconds, fractions;
+  for (int k = 0; k < pairs; ++k) {
+    const double floor = read.seconds() * weight_bytes / read.bytes();
+    const auto t0 = Clock::now();
+    step();
+    Kokkos::fence();
+    const double seconds = seconds_since(t0);
+    step_seconds.push_back(seconds);
+    floor_seconds.push_back(floor);
+    fractions.push_back(floor / seconds);
+  }
+  return {tokens / median_of(step_seconds), tokens / median_of(floor_seconds), median_of(fractions)};
 }
 
 int run(const Options& o) {
   Model<v4, Space, float> model(o.config, inference_only);
   bench::fill_uniform(model.weights().flat, -0.05f, 0.05f);
   const double float_bytes = double(model.step_weight_bytes());
-  // Read bandwidth over as many bytes as the weights: the same caches help both (large L3 caches
+  // Read passes over as many bytes as the weights: the same caches help both (large L3 caches
   // hold a good part of a small model).
-  const double bandwidth = bench::read_bandwidth_gbs<Space>(std::int64_t(float_bytes), 5);
+  const bench::ReadPass<Space> float_read{std::int64_t(float_bytes)};
   const double ceiling = bench::sgemm_ceiling_gflops<Space>(2048, 5);
-  std::fprintf(stderr, "[bench] read bandwidth %.1f GB/s, sgemm %.0f GFLOP/s, float32 weights per step %.1f MB\n",
-               bandwidth, ceiling, float_bytes / 1e6);
+  std::fprintf(stderr, "[bench] sgemm %.0f GFLOP/s, float32 weights per step %.1f MB\n", ceiling, float_bytes / 1e6);
 
   const auto one = bench::tokens_of<Space>(1, o.config.vocab_size);
   auto state = model.new_state();
-  const auto steps = [&] {
-    for (int i = 0; i < o.steps; ++i) model.infer(one, 1, state);
-  };
-  const double step_rate = o.steps / best_seconds(3, steps);
-  print("step_float32", o, step_rate, bandwidth * 1e9 / float_bytes, "read_bandwidth");
+  const auto step = [&] { model.infer(one, 1, state); };
+  const Rate float_step = paired_step_rate(float_read, float_bytes, 1, o.steps, step);
+  print("step_float32", o, float_step, "read_bandwidth");
 
   const auto batch = bench::tokens_of<Space>(o.slots, o.config.vocab_size);
   auto slots = model.new_state(o.slots);
-  const double batch_rate =
-      o.slots * o.steps / best_seconds(3, [&] {
-        for (int i = 0; i < o.steps; ++i) model.infer(batch, 1, slots);
-      });
-  print("batched_step_float32", o, batch_rate, o.slots * bandwidth * 1e9 / float_bytes, "read_bandwidth");
+  print("batched_step_float32", o,
+        paired_step_rate(float_read, float_bytes, o.slots, o.steps, [&] { model.infer(batch, 1, slots); }),
+        "read_bandwidth");
 
   std::size_t layer_params = 0, head_params = 0;
   for (const TensorSpec& s : model.specs()) {
@@ -89,15 +118,18 @@ int run(const Options& o) {
     model.infer(prompt, o.prompt, fresh);
   });
   const double prefill_flops = 2.0 * double(layer_params) * o.prompt + 2.0 * double(head_params);
-  print("prefill_float32", o, o.prompt / prefill_seconds, o.prompt * ceiling * 1e9 / prefill_flops, "sgemm");
+  const double prefill_rate = o.prompt / prefill_seconds, prefill_floor = o.prompt * ceiling * 1e9 / prefill_flops;
+  print("prefill_float32", o, {prefill_rate, prefill_floor, prefill_rate / prefill_floor}, "sgemm");
 
   model.quantize_int8();
   const double int8_bytes = double(model.step_weight_bytes());
-  const double int8_bandwidth = bench::read_bandwidth_gbs<Space>(std::int64_t(int8_bytes), 5);
-  const double int8_rate = o.steps / best_seconds(3, steps);
-  print("step_int8", o, int8_rate, int8_bandwidth * 1e9 / int8_bytes, "read_bandwidth");
-  std::fprintf(stderr, "[bench] int8 weights per step %.1f MB, read bandwidth at that size %.1f GB/s; "
-               "int8 step / float32 step = %.2fx\n", int8_bytes / 1e6, int8_bandwidth, int8_rate / step_rate);
+  const bench::ReadPass<Space> int8_read{std::int64_t(int8_bytes)};
+  const Rate int8_step = paired_step_rate(int8_read, int8_bytes, 1, o.steps, step);
+  print("step_int8", o, int8_step, "read_bandwidth");
+  std::fprintf(stderr, "[bench] read bandwidth in the pairs (medians): %.1f GB/s over the float32 weights, %.1f GB/s "
+               "over the int8 weights (%.1f MB); int8 step / float32 step = %.2fx\n",
+               float_step.floor_tokens_per_s * float_bytes / 1e9, int8_step.floor_tokens_per_s * int8_bytes / 1e9,
+               int8_bytes / 1e6, int8_step.tokens_per_s / float_step.tokens_per_s);
   return 0;
 }
 
@@ -113,7 +145,7 @@ int main(int argc, char** argv) {
         ("n-embd", po::value(&o.config.n_embd)->default_value(768), "width C")
         ("vocab", po::value(&o.config.vocab_size)->default_value(50277), "vocabulary")
         ("prompt", po::value(&o.prompt)->default_value(512), "prefill length T")
-        ("steps", po::value(&o.steps)->default_value(32), "timed steps per repetition")
+        ("steps", po::value(&o.steps)->default_value(32), "timed steps (each paired with a read pass)")
         ("slots", po::value(&o.slots)->default_value(8), "sequences of the batched step")
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
     const auto vm = cli::parse(argc, argv, d, "usage: bench_generate [--n-layer L --n-embd C --vocab V --prompt T]");

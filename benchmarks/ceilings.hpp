@@ -3,9 +3,10 @@
 // of a streaming sum, a STREAM-style triad, an in-place update and a deep_copy (device-to-device
 // copy on a GPU).
 // The same code runs on every execution space: host loops over chunks in simd loops, device loops
-// over elements (coalesced).
+// over elements (coalesced). Host arrays get huge pages, as the library's weights do.
 #pragma once
 
+#include <rwkv/huge_pages.hpp>
 #include <rwkv/kernels/gemm.hpp>
 #include <rwkv/vector_math.hpp>
 
@@ -14,12 +15,21 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace rwkv::bench {
 
 using Clock = std::chrono::steady_clock;
 
 inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// n floats holding `value`, on huge pages where the space is the host.
+template <class Space>
+Kokkos::View<float*, typename Space::memory_space> stream_array(const std::string& label, std::int64_t n, float value) {
+  auto a = allocate_with_huge_pages<Kokkos::View<float*, typename Space::memory_space>>(label, n);
+  Kokkos::deep_copy(a, value);
+  return a;
+}
 
 // Best of `repeats` timed y = x W^T products on n x n float matrices, in GFLOP/s.
 template <class Space = Kokkos::DefaultExecutionSpace>
@@ -61,55 +71,97 @@ double best_gbs(double bytes, int repeats, const Run& run) {
   return best;
 }
 
-// Best of `repeats` timed sums over `bytes` of floats, in GB/s: what reading weights once can
-// reach. On the host the best of two patterns: four streams a page apart and one stream a work
-// item, which the prefetchers follow across pages (on a Zen 4 VM about a third faster than the
-// four page-long streams; the RNN-step kernels read that way).
+// Floats a work item of the host read patterns sums.
+inline constexpr int read_chunk = 4 * stream_chunk;
+
+namespace read_patterns {
+
+// Host: four streams a page apart in each work item.
+template <class Space, class View>
+void four_streams(const View& data, const View& sums) {
+  Kokkos::parallel_for(
+      "rwkv::bench::read_four_streams", Kokkos::RangePolicy<Space>(0, int(sums.extent(0))), KOKKOS_LAMBDA(int c) {
+        constexpr int quarter = read_chunk / 4;
+        const float* p = &data(std::int64_t(c) * read_chunk);  // raw: vectorizes as the kernels' loops do
+        float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        RWKV_HOST_SIMD_REDUCTION(+ : a0, a1, a2, a3)
+        for (int i = 0; i < quarter; ++i) {
+          a0 += p[i];
+          a1 += p[quarter + i];
+          a2 += p[2 * quarter + i];
+          a3 += p[3 * quarter + i];
+        }
+        sums(c) = a0 + a1 + a2 + a3;
+      });
+}
+
+// Host: one stream a work item.
+template <class Space, class View>
+void one_stream(const View& data, const View& sums) {
+  Kokkos::parallel_for(
+      "rwkv::bench::read_one_stream", Kokkos::RangePolicy<Space>(0, int(sums.extent(0))), KOKKOS_LAMBDA(int c) {
+        const float* p = &data(std::int64_t(c) * read_chunk);
+        float a = 0;
+        RWKV_HOST_SIMD_REDUCTION(+ : a)
+        for (int i = 0; i < read_chunk; ++i) a += p[i];
+        sums(c) = a;
+      });
+}
+
+// Device: an element a thread (coalesced).
+template <class Space, class View>
+void element_sum(const View& data) {
+  float total = 0;
+  Kokkos::parallel_reduce(
+      "rwkv::bench::read", Kokkos::RangePolicy<Space, Kokkos::IndexType<std::int64_t>>(0, std::int64_t(data.extent(0))),
+      KOKKOS_LAMBDA(std::int64_t i, float& sum) { sum += data(i); }, total);
+}
+
+}  // namespace read_patterns
+
+// A pass reading `bytes` of floats once, as an RNN step reads its weights. On the host the faster
+// of two patterns: four streams a page apart and one stream a work item, which the
+// prefetchers follow across pages (on a Zen 4 VM about a third faster than the four page-long
+// streams; the step kernels read that way).
+template <class Space = Kokkos::DefaultExecutionSpace>
+class ReadPass {
+ public:
+  explicit ReadPass(std::int64_t bytes)
+      : n_(bytes / std::int64_t(sizeof(float)) / read_chunk * read_chunk),
+        data_(stream_array<Space>("read_bandwidth", n_, 1.0f)),
+        sums_("read_bandwidth_sums", n_ / read_chunk) {}
+
+  double bytes() const { return double(n_) * sizeof(float); }
+
+  // Seconds of one pass (the faster pattern's on the host), fenced.
+  double seconds() const {
+    const auto timed = [](const auto& run) {
+      const auto t0 = Clock::now();
+      run();
+      Space().fence();
+      return seconds_since(t0);
+    };
+    if constexpr (on_host<Space>)
+      return std::min(timed([&] { read_patterns::four_streams<Space>(data_, sums_); }),
+                      timed([&] { read_patterns::one_stream<Space>(data_, sums_); }));
+    else
+      return timed([&] { read_patterns::element_sum<Space>(data_); });
+  }
+
+ private:
+  std::int64_t n_;
+  Kokkos::View<float*, typename Space::memory_space> data_, sums_;
+};
+
+// Best of `repeats` read passes over `bytes` of floats (after one untimed pass), in GB/s: what
+// reading weights once can reach.
 template <class Space = Kokkos::DefaultExecutionSpace>
 double read_bandwidth_gbs(std::int64_t bytes, int repeats) {
-  constexpr int chunk = 4 * stream_chunk;
-  const std::int64_t n = bytes / sizeof(float) / chunk * chunk;
-  const int chunks = int(n / chunk);
-  Kokkos::View<float*, typename Space::memory_space> data("read_bandwidth", n);
-  Kokkos::View<float*, typename Space::memory_space> sums("read_bandwidth_sums", chunks);
-  Kokkos::deep_copy(data, 1.0f);
-  const double moved = double(n) * sizeof(float);
-  if constexpr (on_host<Space>) {
-    const auto four_streams = [&] {
-      Kokkos::parallel_for(
-          "rwkv::bench::read_four_streams", Kokkos::RangePolicy<Space>(0, chunks), KOKKOS_LAMBDA(int c) {
-            constexpr int quarter = chunk / 4;
-            const float* p = &data(std::int64_t(c) * chunk);  // raw: vectorizes as the kernels' loops do
-            float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            RWKV_HOST_SIMD_REDUCTION(+ : a0, a1, a2, a3)
-            for (int i = 0; i < quarter; ++i) {
-              a0 += p[i];
-              a1 += p[quarter + i];
-              a2 += p[2 * quarter + i];
-              a3 += p[3 * quarter + i];
-            }
-            sums(c) = a0 + a1 + a2 + a3;
-          });
-    };
-    const auto one_stream = [&] {
-      Kokkos::parallel_for(
-          "rwkv::bench::read_one_stream", Kokkos::RangePolicy<Space>(0, chunks), KOKKOS_LAMBDA(int c) {
-            const float* p = &data(std::int64_t(c) * chunk);
-            float a = 0;
-            RWKV_HOST_SIMD_REDUCTION(+ : a)
-            for (int i = 0; i < chunk; ++i) a += p[i];
-            sums(c) = a;
-          });
-    };
-    return std::max(best_gbs<Space>(moved, repeats, four_streams), best_gbs<Space>(moved, repeats, one_stream));
-  } else {
-    return best_gbs<Space>(moved, repeats, [&] {
-      float total = 0;
-      Kokkos::parallel_reduce(
-          "rwkv::bench::read", Kokkos::RangePolicy<Space, Kokkos::IndexType<std::int64_t>>(0, n),
-          KOKKOS_LAMBDA(std::int64_t i, float& sum) { sum += data(i); }, total);
-    });
-  }
+  const ReadPass<Space> pass(bytes);
+  pass.seconds();
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) best = std::max(best, pass.bytes() / pass.seconds() / 1e9);
+  return best;
 }
 
 // STREAM's triad a = b + s c over three arrays of `bytes` / 3 each, in GB/s counted as STREAM
@@ -118,10 +170,8 @@ template <class Space = Kokkos::DefaultExecutionSpace>
 double triad_bandwidth_gbs(std::int64_t bytes, int repeats) {
   constexpr int chunk = stream_chunk;
   const std::int64_t n = bytes / 3 / sizeof(float) / chunk * chunk;
-  using View = Kokkos::View<float*, typename Space::memory_space>;
-  View a("triad_a", n), b("triad_b", n), c("triad_c", n);
-  Kokkos::deep_copy(b, 1.0f);
-  Kokkos::deep_copy(c, 2.0f);
+  const auto a = stream_array<Space>("triad_a", n, 0.0f), b = stream_array<Space>("triad_b", n, 1.0f),
+             c = stream_array<Space>("triad_c", n, 2.0f);
   const float s = 0.5f;
   const auto run = [&] {
     if constexpr (on_host<Space>) {
@@ -151,10 +201,7 @@ template <class Space = Kokkos::DefaultExecutionSpace>
 double update_bandwidth_gbs(std::int64_t bytes, int repeats) {
   constexpr int chunk = stream_chunk;
   const std::int64_t n = bytes / 2 / sizeof(float) / chunk * chunk;
-  using View = Kokkos::View<float*, typename Space::memory_space>;
-  View a("update_a", n), b("update_b", n);
-  Kokkos::deep_copy(a, 1.0f);
-  Kokkos::deep_copy(b, 2.0f);
+  const auto a = stream_array<Space>("update_a", n, 1.0f), b = stream_array<Space>("update_b", n, 2.0f);
   // Alternating signs keep a bounded over any number of calls.
   float s = 0.5f;
   const auto run = [&](bool with_b) {
@@ -190,8 +237,7 @@ double update_bandwidth_gbs(std::int64_t bytes, int repeats) {
 template <class Space = Kokkos::DefaultExecutionSpace>
 double copy_bandwidth_gbs(std::int64_t bytes, int repeats) {
   const std::int64_t n = bytes / 2 / sizeof(float);
-  Kokkos::View<float*, typename Space::memory_space> from("copy_from", n), to("copy_to", n);
-  Kokkos::deep_copy(from, 1.0f);
+  const auto from = stream_array<Space>("copy_from", n, 1.0f), to = stream_array<Space>("copy_to", n, 0.0f);
   return best_gbs<Space>(2.0 * double(n) * sizeof(float), repeats, [&] { Kokkos::deep_copy(Space(), to, from); });
 }
 

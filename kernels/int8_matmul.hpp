@@ -31,6 +31,9 @@ struct Int8Matrix {
   Int8Matrix(const std::string& label, int out, int in)
       : q(Kokkos::view_alloc(label + ".q", Kokkos::WithoutInitializing), out, in), col(label + ".col", in),
         row(label + ".row", out) {}
+  // q in `storage` (out * in bytes of the caller's, which must outlive the matrix).
+  Int8Matrix(const std::string& label, std::int8_t* storage, int out, int in)
+      : q(storage, out, in), col(label + ".col", in), row(label + ".row", out) {}
   std::size_t bytes() const { return q.size() + (col.size() + row.size()) * sizeof(Scalar); }
 };
 

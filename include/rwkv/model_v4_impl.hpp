@@ -2,6 +2,7 @@
 // include this header only to instantiate other combinations.
 #pragma once
 
+#include <rwkv/huge_pages.hpp>
 #include <rwkv/init_v4.hpp>
 #include <rwkv/model_v4.hpp>
 
@@ -19,6 +20,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace rwkv {
 
@@ -103,6 +105,8 @@ struct InferenceV4 {
 template <class ExecSpace, class Scalar>
 struct Int8WeightsV4 {
   enum Linear : int { att_key, att_value, att_receptance, att_output, ffn_key, ffn_receptance, ffn_value, per_layer };
+  // Every matrix's q in one buffer, so that huge pages cover the small matrices too.
+  Kokkos::View<std::int8_t*, typename ExecSpace::memory_space> storage;
   std::vector<Int8Matrix<ExecSpace, Scalar>> matrices;
   Int8Activations<ExecSpace, Scalar> activations;  // shared by the products, one at a time
 };
@@ -432,24 +436,32 @@ void Model<v4, ExecSpace, Scalar>::linear(const Matrix<ExecSpace, Scalar>& y, co
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::quantize_int8() {
   using Q = Int8WeightsV4<ExecSpace, Scalar>;
-  auto q = std::make_unique<Q>();
-  const auto add = [&](const Matrix<ExecSpace, Scalar>& W, const std::string& label) {
-    q->matrices.emplace_back(label, int(W.extent(0)), int(W.extent(1)));
-    rwkv::quantize_int8(space_, q->matrices.back(), W);
-  };
+  std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>> sources;
   for (int i = 0; i < config_.n_layer; ++i) {
     const auto& b = weights_.blocks[i];
     const std::string l = "int8." + std::to_string(i) + ".";
     // In Q::Linear's order.
-    add(b.att_key, l + "att.key");
-    add(b.att_value, l + "att.value");
-    add(b.att_receptance, l + "att.receptance");
-    add(b.att_output, l + "att.output");
-    add(b.ffn_key, l + "ffn.key");
-    add(b.ffn_receptance, l + "ffn.receptance");
-    add(b.ffn_value, l + "ffn.value");
+    sources.insert(sources.end(), {{b.att_key, l + "att.key"},
+                                   {b.att_value, l + "att.value"},
+                                   {b.att_receptance, l + "att.receptance"},
+                                   {b.att_output, l + "att.output"},
+                                   {b.ffn_key, l + "ffn.key"},
+                                   {b.ffn_receptance, l + "ffn.receptance"},
+                                   {b.ffn_value, l + "ffn.value"}});
   }
-  add(weights_.head, "int8.head");
+  sources.emplace_back(weights_.head, "int8.head");
+  // Each matrix starts on a cache line.
+  const auto padded = [](const Matrix<ExecSpace, Scalar>& W) { return (W.size() + 63) / 64 * 64; };
+  std::size_t total = 0;
+  for (const auto& [W, label] : sources) total += padded(W);
+  auto q = std::make_unique<Q>();
+  q->storage = allocate_with_huge_pages<decltype(q->storage)>("int8.storage", total);
+  std::size_t offset = 0;
+  for (const auto& [W, label] : sources) {
+    q->matrices.emplace_back(label, q->storage.data() + offset, int(W.extent(0)), int(W.extent(1)));
+    rwkv::quantize_int8(space_, q->matrices.back(), W);
+    offset += padded(W);
+  }
   space_.fence();
   int8_ = std::move(q);
 }

@@ -1,5 +1,6 @@
 #include <rwkv/optimizer.hpp>
 
+#include <rwkv/huge_pages.hpp>
 #include <rwkv/kernels/adamw.hpp>
 #include <rwkv/lr_schedule.hpp>
 
@@ -15,7 +16,12 @@ bool ends_with(const std::string& s, const std::string& tail) {
 
 template <class ExecSpace, class Scalar>
 AdamW<ExecSpace, Scalar>::AdamW(const std::vector<TensorSpec>& specs, const OptimizerConfig& config)
-    : specs_(specs), config_(config), m_("adam_m", parameter_count(specs)), v_("adam_v", parameter_count(specs)) {}
+    : specs_(specs), config_(config),
+      m_(allocate_with_huge_pages<Vector<ExecSpace, Scalar>>("adam_m", parameter_count(specs))),
+      v_(allocate_with_huge_pages<Vector<ExecSpace, Scalar>>("adam_v", parameter_count(specs))) {
+  Kokkos::deep_copy(m_, Scalar(0));
+  Kokkos::deep_copy(v_, Scalar(0));
+}
 
 template <class ExecSpace, class Scalar>
 StepReport AdamW<ExecSpace, Scalar>::step(const ExecSpace& space, const Vector<ExecSpace, Scalar>& params,

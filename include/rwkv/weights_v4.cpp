@@ -1,6 +1,7 @@
 #include <rwkv/weights_v4.hpp>
 
 #include <rwkv/image/position.hpp>
+#include <rwkv/huge_pages.hpp>
 #include <rwkv/instantiate.hpp>
 
 #include <cstdio>
@@ -83,7 +84,8 @@ std::size_t parameter_count(const std::vector<TensorSpec>& specs) {
 
 template <class ExecSpace, class Scalar>
 Weights<ExecSpace, Scalar>::Weights(const std::string& label, const ModelConfig& c, const std::vector<TensorSpec>& specs)
-    : flat(label, parameter_count(specs)) {
+    : flat(allocate_with_huge_pages<V>(label, parameter_count(specs))) {
+  Kokkos::deep_copy(flat, Scalar(0));
   std::size_t next = 0;
   // Binds in spec order and checks the name, so this list and tensor_specs() cannot drift apart.
   auto spec = [&](const std::string& name) -> const TensorSpec& {
