@@ -13,6 +13,7 @@
 
 #include <rwkv/instantiate.hpp>
 #include <rwkv/kernels/gemm_portable.hpp>
+#include <rwkv/kernels/row_dot.hpp>
 #include <rwkv/vector_math.hpp>
 #include <rwkv/views.hpp>
 
@@ -75,27 +76,33 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
 // gemm wastes the bandwidth on packing, and Kokkos Kernels' gemv does not reach the vendor BLAS
 // for LayoutRight vectors).
 //   device: a team per output, its threads across the inputs;
-//   host:   a work item per output row, the inputs in a simd loop. The static schedule gives each
-//           thread a contiguous run of rows, which it reads as one stream: on a 2-core Zen 4 that
-//           reached 80% of the read ceiling against 72% for four rows read side by side
-//           (interleaved runs, medians of 9).
+//   host:   a work item per output row (row_dot.hpp). The static schedule gives each thread a
+//           contiguous run of rows, which it reads as one stream: on a 2-core Zen 4 that reached
+//           80% of the read ceiling against 72% for four rows read side by side (interleaved runs,
+//           medians of 9).
 template <class ExecSpace, class Scalar>
 void matmul_forward_few_rows(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y,
                              ConstMatrix<ExecSpace, Scalar> x, ConstMatrix<ExecSpace, Scalar> W) {
   const int N = int(x.extent(0)), in = int(x.extent(1)), out = int(W.extent(0));
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
-    Kokkos::parallel_for(
-        "rwkv::matmul_forward_few_rows", Kokkos::RangePolicy<ExecSpace>(space, 0, out), KOKKOS_LAMBDA(int i) {
-          // Raw rows: through the views' accessors these loops vectorize several times slower.
-          const Scalar* wi = &W(i, 0);
-          for (int n = 0; n < N; ++n) {
-            const Scalar* xn = &x(n, 0);
-            Scalar acc = 0;
-            RWKV_HOST_SIMD_REDUCTION(+ : acc)
-            for (int j = 0; j < in; ++j) acc += wi[j] * xn[j];
-            y(n, i) = acc;
-          }
-        });
+    // Raw pointers: through the views' accessors these loops vectorize several times slower, and
+    // a loop over the rows of x, even of one row, cost a fifth of the bandwidth of the single-row
+    // kernel in the 2-core VM's fast phases.
+    const Scalar* w = W.data();
+    const Scalar* xp = x.data();
+    Scalar* yp = y.data();
+    const std::size_t w_stride = W.stride(0);
+    if (N == 1) {
+      Kokkos::parallel_for(
+          "rwkv::matmul_forward_few_rows", Kokkos::RangePolicy<ExecSpace>(space, 0, out),
+          KOKKOS_LAMBDA(int i) { yp[i] = gemm_detail::row_dot(w + i * w_stride, xp, in); });
+    } else {
+      const std::size_t x_stride = x.stride(0), y_stride = y.stride(0);
+      Kokkos::parallel_for(
+          "rwkv::matmul_forward_few_rows", Kokkos::RangePolicy<ExecSpace>(space, 0, out), KOKKOS_LAMBDA(int i) {
+            for (int n = 0; n < N; ++n) yp[n * y_stride + i] = gemm_detail::row_dot(w + i * w_stride, xp + n * x_stride, in);
+          });
+    }
   } else {
     using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
     Kokkos::parallel_for(
