@@ -205,13 +205,27 @@ void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
   const auto values = work.values;
   const auto scale = work.scale;
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
-    Kokkos::parallel_for(
-        "rwkv::int8_matmul_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, out), KOKKOS_LAMBDA(int i) {
-          for (int n = 0; n < N; ++n) {
-            const std::int16_t* an = values.data() + std::size_t(n) * in;
-            y(n, i) = row(i) * scale(n) * Scalar(int8_detail::row_dot_int8_int16(&q(i, 0), an, in));
-          }
-        });
+    // Raw pointers and a kernel of its own for one row of x, as matmul_forward_few_rows.
+    const std::int8_t* qp = q.data();
+    const std::int16_t* ap = values.data();
+    const Scalar* row_factor = row.data();
+    Scalar* yp = y.data();
+    const std::size_t q_stride = q.stride(0);
+    if (N == 1) {
+      const Scalar* scale_p = scale.data();
+      Kokkos::parallel_for(
+          "rwkv::int8_matmul_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, out), KOKKOS_LAMBDA(int i) {
+            yp[i] = row_factor[i] * scale_p[0] * Scalar(int8_detail::row_dot_int8_int16(qp + i * q_stride, ap, in));
+          });
+    } else {
+      const std::size_t y_stride = y.stride(0);
+      Kokkos::parallel_for(
+          "rwkv::int8_matmul_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, out), KOKKOS_LAMBDA(int i) {
+            for (int n = 0; n < N; ++n)
+              yp[n * y_stride + i] = row_factor[i] * scale(n) *
+                                     Scalar(int8_detail::row_dot_int8_int16(qp + i * q_stride, ap + std::size_t(n) * in, in));
+          });
+    }
   } else {
     using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
     Kokkos::parallel_for(
