@@ -5,10 +5,11 @@
 //   batched step (S sequences): the same weights serve S tokens;
 //   prefill (T prompt tokens in one pass): 2 x layer parameters FLOPs per token, plus the head
 //     once, at the best sgemm rate.
-// Steps are timed one at a time, each right after a read pass over as many bytes as the weights:
-// a shared VM's read bandwidth swings by 2x within seconds, so a floor measured at another moment
-// judges the step against other conditions. A step's fraction of its floor is the median over
-// these pairs of read time / step time; its rates are the medians of each.
+// Steps are timed one at a time, each right after a read pass over as many bytes as its weights,
+// and the float32, batched and int8 steps take turns: a shared VM's read bandwidth swings by 2x
+// within seconds, so rates measured at different moments compare different machines. A step's
+// fraction of its floor is the median over its pairs of read time / step time, its rates the
+// medians of each, and int8 / float32 the median of the rounds' ratios.
 // Prints one JSON line per measurement.
 #include "measure.hpp"
 #include "cli.hpp"
@@ -17,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <vector>
 
 namespace {
@@ -65,47 +67,67 @@ double median_of(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// `pairs` (read pass, step) pairs after one untimed step; a step makes `tokens` tokens and reads
-// `weight_bytes`.
-template <class Step>
-Rate paired_step_rate(const bench::ReadPass<Space>& read, double weight_bytes, int tokens, int pairs, Step&& step) {
-  step();
-  Kokkos::fence();
-  std::vector<double> step_seconds, floor_seconds, fractions;
-  for (int k = 0; k < pairs; ++k) {
-    const double floor = read.seconds() * weight_bytes / read.bytes();
+// A step to time in pairs with a read pass: it makes `tokens` tokens and reads `weight_bytes`.
+struct PairedStep {
+  const bench::ReadPass<Space>* read;
+  double weight_bytes;
+  int tokens;
+  std::function<void()> step;
+  std::vector<double> step_seconds, floor_seconds;
+
+  void time_once() {
+    floor_seconds.push_back(read->seconds() * weight_bytes / read->bytes());
     const auto t0 = Clock::now();
     step();
     Kokkos::fence();
-    const double seconds = seconds_since(t0);
-    step_seconds.push_back(seconds);
-    floor_seconds.push_back(floor);
-    fractions.push_back(floor / seconds);
+    step_seconds.push_back(seconds_since(t0));
   }
-  return {tokens / median_of(step_seconds), tokens / median_of(floor_seconds), median_of(fractions)};
+
+  Rate rate() const {
+    std::vector<double> fractions;
+    for (std::size_t k = 0; k < step_seconds.size(); ++k) fractions.push_back(floor_seconds[k] / step_seconds[k]);
+    return {tokens / median_of(step_seconds), tokens / median_of(floor_seconds), median_of(fractions)};
+  }
+};
+
+// `rounds` rounds in which each step is timed once (after one untimed call of each).
+void time_in_turns(const std::vector<PairedStep*>& steps, int rounds) {
+  for (PairedStep* s : steps) s->step();
+  Kokkos::fence();
+  for (int k = 0; k < rounds; ++k)
+    for (PairedStep* s : steps) s->time_once();
 }
 
 int run(const Options& o) {
   Model<v4, Space, float> model(o.config, inference_only);
   bench::fill_uniform(model.weights().flat, -0.05f, 0.05f);
-  const double float_bytes = double(model.step_weight_bytes());
+  Model<v4, Space, float> int8_model(o.config, inference_only);
+  Kokkos::deep_copy(int8_model.weights().flat, model.weights().flat);
+  int8_model.quantize_int8();
+  const double float_bytes = double(model.step_weight_bytes()), int8_bytes = double(int8_model.step_weight_bytes());
   // Read passes over as many bytes as the weights: the same caches help both (large L3 caches
   // hold a good part of a small model).
-  const bench::ReadPass<Space> float_read{std::int64_t(float_bytes)};
+  const bench::ReadPass<Space> float_read{std::int64_t(float_bytes)}, int8_read{std::int64_t(int8_bytes)};
   const double ceiling = bench::sgemm_ceiling_gflops<Space>(2048, 5);
-  std::fprintf(stderr, "[bench] sgemm %.0f GFLOP/s, float32 weights per step %.1f MB\n", ceiling, float_bytes / 1e6);
+  std::fprintf(stderr, "[bench] sgemm %.0f GFLOP/s; weights per step: float32 %.1f MB, int8 %.1f MB\n", ceiling,
+               float_bytes / 1e6, int8_bytes / 1e6);
 
   const auto one = bench::tokens_of<Space>(1, o.config.vocab_size);
-  auto state = model.new_state();
-  const auto step = [&] { model.infer(one, 1, state); };
-  const Rate float_step = paired_step_rate(float_read, float_bytes, 1, o.steps, step);
-  print("step_float32", o, float_step, "read_bandwidth");
-
   const auto batch = bench::tokens_of<Space>(o.slots, o.config.vocab_size);
-  auto slots = model.new_state(o.slots);
-  print("batched_step_float32", o,
-        paired_step_rate(float_read, float_bytes, o.slots, o.steps, [&] { model.infer(batch, 1, slots); }),
-        "read_bandwidth");
+  auto state = model.new_state(), int8_state = int8_model.new_state(), slots = model.new_state(o.slots);
+  PairedStep float_step{&float_read, float_bytes, 1, [&] { model.infer(one, 1, state); }, {}, {}};
+  PairedStep batched_step{&float_read, float_bytes, o.slots, [&] { model.infer(batch, 1, slots); }, {}, {}};
+  PairedStep int8_step{&int8_read, int8_bytes, 1, [&] { int8_model.infer(one, 1, int8_state); }, {}, {}};
+  time_in_turns({&float_step, &batched_step, &int8_step}, o.steps);
+  print("step_float32", o, float_step.rate(), "read_bandwidth");
+  print("batched_step_float32", o, batched_step.rate(), "read_bandwidth");
+  print("step_int8", o, int8_step.rate(), "read_bandwidth");
+  std::vector<double> speedups;
+  for (int k = 0; k < o.steps; ++k) speedups.push_back(float_step.step_seconds[k] / int8_step.step_seconds[k]);
+  std::fprintf(stderr, "[bench] read bandwidth in the pairs (medians): %.1f GB/s over the float32 weights, %.1f GB/s "
+               "over the int8 weights; int8 step / float32 step = %.2fx (median of %d rounds)\n",
+               float_step.rate().floor_tokens_per_s * float_bytes / 1e9,
+               int8_step.rate().floor_tokens_per_s * int8_bytes / 1e9, median_of(speedups), o.steps);
 
   std::size_t layer_params = 0, head_params = 0;
   for (const TensorSpec& s : model.specs()) {
@@ -120,16 +142,6 @@ int run(const Options& o) {
   const double prefill_flops = 2.0 * double(layer_params) * o.prompt + 2.0 * double(head_params);
   const double prefill_rate = o.prompt / prefill_seconds, prefill_floor = o.prompt * ceiling * 1e9 / prefill_flops;
   print("prefill_float32", o, {prefill_rate, prefill_floor, prefill_rate / prefill_floor}, "sgemm");
-
-  model.quantize_int8();
-  const double int8_bytes = double(model.step_weight_bytes());
-  const bench::ReadPass<Space> int8_read{std::int64_t(int8_bytes)};
-  const Rate int8_step = paired_step_rate(int8_read, int8_bytes, 1, o.steps, step);
-  print("step_int8", o, int8_step, "read_bandwidth");
-  std::fprintf(stderr, "[bench] read bandwidth in the pairs (medians): %.1f GB/s over the float32 weights, %.1f GB/s "
-               "over the int8 weights (%.1f MB); int8 step / float32 step = %.2fx\n",
-               float_step.floor_tokens_per_s * float_bytes / 1e9, int8_step.floor_tokens_per_s * int8_bytes / 1e9,
-               int8_bytes / 1e6, int8_step.tokens_per_s / float_step.tokens_per_s);
   return 0;
 }
 
@@ -145,7 +157,7 @@ int main(int argc, char** argv) {
         ("n-embd", po::value(&o.config.n_embd)->default_value(768), "width C")
         ("vocab", po::value(&o.config.vocab_size)->default_value(50277), "vocabulary")
         ("prompt", po::value(&o.prompt)->default_value(512), "prefill length T")
-        ("steps", po::value(&o.steps)->default_value(32), "timed steps (each paired with a read pass)")
+        ("steps", po::value(&o.steps)->default_value(32), "rounds of timed steps (each paired with a read pass)")
         ("slots", po::value(&o.slots)->default_value(8), "sequences of the batched step")
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
     const auto vm = cli::parse(argc, argv, d, "usage: bench_generate [--n-layer L --n-embd C --vocab V --prompt T]");
