@@ -69,6 +69,25 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
 
 #endif
 
+#if defined(KOKKOS_ENABLE_OPENMP) && defined(_OPENMP) && !defined(RWKV_DEVICE_PASS)
+// y = W x for one row x on Kokkos::OpenMP, as a plain OpenMP loop (the Kokkos backend is
+// synchronous, so the loop keeps its place among the space's kernels). In the 2-core VM's fast
+// phases it reached 0.90-0.95 of the read bandwidth where the same rows through a Kokkos
+// parallel_for reached 0.85-0.87 (alternating runs): the step is 85 such products a token.
+template <class Scalar>
+void one_row_product_openmp(const Kokkos::OpenMP& space, Scalar* y, const Scalar* x, const Scalar* W,
+                            std::size_t w_stride, int in, int out) {
+#pragma omp parallel for schedule(static) num_threads(space.concurrency())
+  for (int i = 0; i < out; ++i) {
+    const Scalar* wi = W + i * w_stride;
+    Scalar sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < in; ++j) sum += wi[j] * x[j];
+    y[i] = sum;
+  }
+}
+#endif
+
 }  // namespace gemm_detail
 
 // y = x W^T for a few rows x (RNN-mode steps), where every weight is read once and the product
@@ -76,10 +95,10 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
 // gemm wastes the bandwidth on packing, and Kokkos Kernels' gemv does not reach the vendor BLAS
 // for LayoutRight vectors).
 //   device: a team per output, its threads across the inputs;
-//   host:   a work item per output row (row_dot.hpp). The static schedule gives each thread a
-//           contiguous run of rows, which it reads as one stream: on a 2-core Zen 4 that reached
-//           80% of the read ceiling against 72% for four rows read side by side (interleaved runs,
-//           medians of 9).
+//   host:   a work item per output row (row_dot.hpp; one row of x on OpenMP: a plain OpenMP
+//           loop). The static schedule gives each thread a contiguous run of rows, which it reads
+//           as one stream: on a 2-core Zen 4 that reached 80% of the read ceiling against 72% for
+//           four rows read side by side (interleaved runs, medians of 9).
 template <class ExecSpace, class Scalar>
 void matmul_forward_few_rows(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y,
                              ConstMatrix<ExecSpace, Scalar> x, ConstMatrix<ExecSpace, Scalar> W) {
@@ -92,6 +111,11 @@ void matmul_forward_few_rows(const ExecSpace& space, const Matrix<ExecSpace, Sca
     const Scalar* xp = x.data();
     Scalar* yp = y.data();
     const std::size_t w_stride = W.stride(0);
+#if defined(KOKKOS_ENABLE_OPENMP) && defined(_OPENMP) && !defined(RWKV_DEVICE_PASS)
+    if constexpr (std::is_same_v<ExecSpace, Kokkos::OpenMP>) {
+      if (N == 1) return gemm_detail::one_row_product_openmp(space, yp, xp, w, w_stride, in, out);
+    }
+#endif
     if (N == 1) {
       Kokkos::parallel_for(
           "rwkv::matmul_forward_few_rows", Kokkos::RangePolicy<ExecSpace>(space, 0, out),
