@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 namespace rwkv {
 
@@ -157,18 +158,22 @@ void quantize_activations(const ExecSpace& space, Int8Activations<ExecSpace, Sca
   const auto values = work.values;
   const auto scale = work.scale;
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
-    Kokkos::parallel_for(
-        "rwkv::int8_quantize_activations", Kokkos::RangePolicy<ExecSpace>(space, 0, N), KOKKOS_LAMBDA(int n) {
-          const Scalar *xn = &x(n, 0), *c = col.data();
-          std::int16_t* an = values.data() + std::size_t(n) * in;
-          Scalar largest = 0;
-          RWKV_HOST_SIMD_REDUCTION(max : largest)
-          for (int j = 0; j < in; ++j) largest = max_of(largest, kmath::fabs(c[j] * xn[j]));
-          const Scalar to_int = largest > Scalar(0) ? Scalar(int16_activation_max) / largest : Scalar(0);
-          RWKV_HOST_SIMD
-          for (int j = 0; j < in; ++j) an[j] = round_to_int16(c[j] * xn[j] * to_int);
-          scale(n) = largest / Scalar(int16_activation_max);
-        });
+    const auto quantize_row = KOKKOS_LAMBDA(int n) {
+      const Scalar *xn = &x(n, 0), *c = col.data();
+      std::int16_t* an = values.data() + std::size_t(n) * in;
+      Scalar largest = 0;
+      RWKV_HOST_SIMD_REDUCTION(max : largest)
+      for (int j = 0; j < in; ++j) largest = max_of(largest, kmath::fabs(c[j] * xn[j]));
+      const Scalar to_int = largest > Scalar(0) ? Scalar(int16_activation_max) / largest : Scalar(0);
+      RWKV_HOST_SIMD
+      for (int j = 0; j < in; ++j) an[j] = round_to_int16(c[j] * xn[j] * to_int);
+      scale(n) = largest / Scalar(int16_activation_max);
+    };
+    // One row (an RNN step) in place, as for_each_element does.
+    if (synchronous_host_space<ExecSpace> && N == 1)
+      quantize_row(0);
+    else
+      Kokkos::parallel_for("rwkv::int8_quantize_activations", Kokkos::RangePolicy<ExecSpace>(space, 0, N), quantize_row);
   } else {
     using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
     Kokkos::parallel_for(
@@ -211,6 +216,19 @@ void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
     const Scalar* row_factor = row.data();
     Scalar* yp = y.data();
     const std::size_t q_stride = q.stride(0);
+#if defined(KOKKOS_ENABLE_OPENMP) && defined(_OPENMP) && !defined(RWKV_DEVICE_PASS)
+    if constexpr (std::is_same_v<ExecSpace, Kokkos::OpenMP>) {
+      if (N == 1) {
+        // A plain OpenMP loop, as gemm_detail::one_row_product_openmp; the activations were
+        // quantized in place, so their scale is ready.
+        const Scalar a_scale = scale(0);
+#pragma omp parallel for schedule(static) num_threads(space.concurrency())
+        for (int i = 0; i < out; ++i)
+          yp[i] = row_factor[i] * a_scale * Scalar(int8_detail::row_dot_int8_int16(qp + i * q_stride, ap, in));
+        return;
+      }
+    }
+#endif
     if (N == 1) {
       const Scalar* scale_p = scale.data();
       Kokkos::parallel_for(
