@@ -5,6 +5,7 @@
 
 #include <rwkv/instantiate.hpp>
 #include <rwkv/kokkos_compat.hpp>
+#include <rwkv/vector_math.hpp>
 #include <rwkv/views.hpp>
 #include <rwkv/kernels/matrix_loops.hpp>
 
@@ -20,32 +21,59 @@ void layer_norm_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>&
                         ConstVector<ExecSpace, Scalar> bias, Scalar eps = Scalar(layer_norm_default_eps)) {
   const int rows = int(x.extent(0));
   const int C = int(x.extent(1));
-  using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
-  Kokkos::parallel_for(
-      "rwkv::layer_norm_forward", Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Team& team) {
-        const int n = team.league_rank();
-        // Two passes (mean, then variance about it): no cancellation for rows with a large mean.
-        Scalar sum = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, C), [&](int c, Scalar& acc) { acc += x(n, c); }, sum);
-        const Scalar mu = sum / Scalar(C);
-        Scalar sq = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, C),
-            [&](int c, Scalar& acc) {
-              const Scalar d = x(n, c) - mu;
-              acc += d * d;
-            },
-            sq);
-        const Scalar r = Scalar(1) / kmath::sqrt(sq / Scalar(C) + eps);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, C),
-                             [&](int c) { y(n, c) = (x(n, c) - mu) * r * weight(c) + bias(c); });
-        Kokkos::single(Kokkos::PerTeam(team), [&]() {
-          mean(n) = mu;
-          rstd(n) = r;
+  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+    // Host: a thread per row, simd loops over the raw row (the device's team kernel ran teams of
+    // one thread here, its loops scalar through the views), two passes as there; one row in
+    // place, as in for_each_element. One row function serves both, so a step's row has the bits
+    // it would have in a prefill.
+    const auto normalize_row = KOKKOS_LAMBDA(int n) {
+      const Scalar *xn = &x(n, 0), *w = weight.data(), *b = bias.data();
+      Scalar* yn = &y(n, 0);
+      Scalar sum = 0;
+      RWKV_HOST_SIMD_REDUCTION(+ : sum)
+      for (int c = 0; c < C; ++c) sum += xn[c];
+      const Scalar mu = sum / Scalar(C);
+      Scalar sq = 0;
+      RWKV_HOST_SIMD_REDUCTION(+ : sq)
+      for (int c = 0; c < C; ++c) sq += (xn[c] - mu) * (xn[c] - mu);
+      const Scalar r = Scalar(1) / kmath::sqrt(sq / Scalar(C) + eps);
+      RWKV_HOST_SIMD
+      for (int c = 0; c < C; ++c) yn[c] = (xn[c] - mu) * r * w[c] + b[c];
+      mean(n) = mu;
+      rstd(n) = r;
+    };
+    if (synchronous_host_space<ExecSpace> && rows == 1)
+      normalize_row(0);
+    else
+      Kokkos::parallel_for("rwkv::layer_norm_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, rows), normalize_row);
+  } else {
+    using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+    Kokkos::parallel_for(
+        "rwkv::layer_norm_forward", Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO),
+        KOKKOS_LAMBDA(const Team& team) {
+          const int n = team.league_rank();
+          // Two passes (mean, then variance about it): no cancellation for rows with a large mean.
+          Scalar sum = 0;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, C), [&](int c, Scalar& acc) { acc += x(n, c); }, sum);
+          const Scalar mu = sum / Scalar(C);
+          Scalar sq = 0;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, C),
+              [&](int c, Scalar& acc) {
+                const Scalar d = x(n, c) - mu;
+                acc += d * d;
+              },
+              sq);
+          const Scalar r = Scalar(1) / kmath::sqrt(sq / Scalar(C) + eps);
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, C),
+                               [&](int c) { y(n, c) = (x(n, c) - mu) * r * weight(c) + bias(c); });
+          Kokkos::single(Kokkos::PerTeam(team), [&]() {
+            mean(n) = mu;
+            rstd(n) = r;
+          });
         });
-      });
+  }
 }
 
 // Adds the gradients to dx, dweight and dbias (they accumulate: x usually feeds a residual too).

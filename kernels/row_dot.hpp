@@ -1,9 +1,9 @@
 // Dot products of a weight row with an activation row, the inner loop of matmul_forward_few_rows
-// on the host (RNN steps, bound by reading the weights). Float rows with AVX-512 go through
-// intrinsics: two accumulators and an in-register sum of the lanes. The simd-pragma loop, compiled
-// inside a Kokkos lambda, kept its accumulator on the stack and summed the lanes through memory;
-// its speed then moved with the code's placement in the binary (0.65 to 0.9 of the read
-// bandwidth), where the intrinsics held 0.9 to 0.95.
+// on host spaces without their own one-row loop (RNN steps, bound by reading the weights). Float
+// rows with AVX-512 go through intrinsics: two accumulators and an in-register sum of the lanes.
+// GCC 12 compiles a simd-pragma loop inside a Kokkos lambda with its accumulator on the stack (in
+// one build, with gathers for the activations); the same loop in a plain OpenMP loop
+// (gemm_detail::one_row_product_openmp) compiles to registers.
 #pragma once
 
 #include <rwkv/vector_math.hpp>
