@@ -55,27 +55,30 @@ inline __m512i widen_add(__m512i acc64, __m512i acc32) {
 }
 
 // sum_j q[j] * a[j] for one weight row on the host: two accumulators, so the multiply-adds do not
-// wait on each other.
+// wait on each other, over whole steps of 64 weights; the last n % 64 after them, masked. (With
+// the masked loop inside each block, the same products ran at 0.6 of the read bandwidth in the
+// VM's fast phases, against 0.75-0.8 this way.)
 inline std::int64_t row_dot_int8_int16(const std::int8_t* q, const std::int16_t* a, int n) {
+  const int whole = n / 64 * 64;
   __m512i total = _mm512_setzero_si512();
-  for (int j0 = 0; j0 < n; j0 += avx512_block) {
-    const int end = n < j0 + avx512_block ? n : j0 + avx512_block;
+  for (int j0 = 0; j0 < whole; j0 += avx512_block) {
+    const int end = whole < j0 + avx512_block ? whole : j0 + avx512_block;
     __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
-    int j = j0;
-    for (; j + 64 <= end; j += 64) {
+    for (int j = j0; j < end; j += 64) {
       even = multiply_add_pairs(even, _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j))),
                                 _mm512_loadu_si512(a + j));
       odd = multiply_add_pairs(odd, _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j + 32))),
                                _mm512_loadu_si512(a + j + 32));
     }
-    for (; j < end; j += 32) {
-      const __mmask32 mask = end - j >= 32 ? ~__mmask32(0) : (__mmask32(1) << (end - j)) - 1;
-      even = multiply_add_pairs(even, _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mask, q + j)),
-                                _mm512_maskz_loadu_epi16(mask, a + j));
-    }
     total = widen_add(widen_add(total, even), odd);
   }
-  return _mm512_reduce_add_epi64(total);
+  __m512i rest = _mm512_setzero_si512();
+  for (int j = whole; j < n; j += 32) {
+    const __mmask32 mask = n - j >= 32 ? ~__mmask32(0) : (__mmask32(1) << (n - j)) - 1;
+    rest = multiply_add_pairs(rest, _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mask, q + j)),
+                              _mm512_maskz_loadu_epi16(mask, a + j));
+  }
+  return _mm512_reduce_add_epi64(widen_add(total, rest));
 }
 
 #else
