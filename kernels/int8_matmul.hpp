@@ -169,11 +169,7 @@ void quantize_activations(const ExecSpace& space, Int8Activations<ExecSpace, Sca
       for (int j = 0; j < in; ++j) an[j] = round_to_int16(c[j] * xn[j] * to_int);
       scale(n) = largest / Scalar(int16_activation_max);
     };
-    // One row (an RNN step) in place, as for_each_element does.
-    if (synchronous_host_space<ExecSpace> && N == 1)
-      quantize_row(0);
-    else
-      Kokkos::parallel_for("rwkv::int8_quantize_activations", Kokkos::RangePolicy<ExecSpace>(space, 0, N), quantize_row);
+    for_each_host_row("rwkv::int8_quantize_activations", space, N, quantize_row);
   } else {
     using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
     Kokkos::parallel_for(

@@ -23,9 +23,8 @@ void layer_norm_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>&
   const int C = int(x.extent(1));
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
     // Host: a thread per row, simd loops over the raw row (the device's team kernel ran teams of
-    // one thread here, its loops scalar through the views), two passes as there; one row in
-    // place, as in for_each_element. One row function serves both, so a step's row has the bits
-    // it would have in a prefill.
+    // one thread here, its loops scalar through the views), two passes as there. One row function
+    // serves every row count, so a step's row has the bits it would have in a prefill.
     const auto normalize_row = KOKKOS_LAMBDA(int n) {
       const Scalar *xn = &x(n, 0), *w = weight.data(), *b = bias.data();
       Scalar* yn = &y(n, 0);
@@ -42,10 +41,7 @@ void layer_norm_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>&
       mean(n) = mu;
       rstd(n) = r;
     };
-    if (synchronous_host_space<ExecSpace> && rows == 1)
-      normalize_row(0);
-    else
-      Kokkos::parallel_for("rwkv::layer_norm_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, rows), normalize_row);
+    for_each_host_row("rwkv::layer_norm_forward", space, rows, normalize_row);
   } else {
     using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
     Kokkos::parallel_for(

@@ -25,27 +25,32 @@ inline constexpr bool synchronous_host_space =
 #endif
     false;
 
-// Rows across threads, channels contiguous and no division per element:
-//   device: a team per row, its threads across the channels (coalesced);
-//   host:   a thread per row, the channels in a simd loop (a team-thread loop strides by the team
-//           size, which the compiler cannot vectorize). A single row (an RNN step's pointwise
-//           kernels, 13 a layer) runs in place: waking the thread team for 768 channels took
-//           longer than the loop, and 4% of a 169M step in the 2-core VM's fast phases.
+// f(n) for every row n < rows on a host space, a work item per row. A single row (an RNN step's
+// row kernels: 13 pointwise ones, two layer norms and, in int8, seven activation quantizations
+// a layer) runs in place: waking the thread team for 768 channels took longer than the loop, 4%
+// of a 169M step in the 2-core VM's fast phases.
 template <class ExecSpace, class F>
-void for_each_element(const char* name, const ExecSpace& space, int rows, int C, const F& f) {
+void for_each_host_row(const char* name, const ExecSpace& space, int rows, const F& f) {
   if constexpr (synchronous_host_space<ExecSpace>) {
     if (rows == 1) {
-      RWKV_HOST_SIMD
-      for (int c = 0; c < C; ++c) f(0, c);
+      f(0);
       return;
     }
   }
+  Kokkos::parallel_for(name, Kokkos::RangePolicy<ExecSpace>(space, 0, rows), f);
+}
+
+// Rows across threads, channels contiguous and no division per element:
+//   device: a team per row, its threads across the channels (coalesced);
+//   host:   a thread per row (for_each_host_row), the channels in a simd loop (a team-thread loop
+//           strides by the team size, which the compiler cannot vectorize).
+template <class ExecSpace, class F>
+void for_each_element(const char* name, const ExecSpace& space, int rows, int C, const F& f) {
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
-    Kokkos::parallel_for(
-        name, Kokkos::RangePolicy<ExecSpace>(space, 0, rows), KOKKOS_LAMBDA(int n) {
-          RWKV_HOST_SIMD
-          for (int c = 0; c < C; ++c) f(n, c);
-        });
+    for_each_host_row(name, space, rows, KOKKOS_LAMBDA(int n) {
+      RWKV_HOST_SIMD
+      for (int c = 0; c < C; ++c) f(n, c);
+    });
   } else {
     using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
     Kokkos::parallel_for(
