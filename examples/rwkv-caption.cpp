@@ -6,7 +6,7 @@
 // control bytes and backslashes in a caption are written as \xNN so each caption stays one line.
 // Caption j (image j / n, copy j % n) draws from the uniform stream seed + j.
 #include "cli.hpp"
-#include "sampling_options.hpp"
+#include "txt2img_options.hpp"
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/image/png_io.hpp>
@@ -27,12 +27,9 @@ using Space = Kokkos::DefaultExecutionSpace;
 using GenModel = Model<v4, Space, float>;
 using Clock = std::chrono::steady_clock;
 
-struct Options {
-  std::string model;
+struct Options : cli::Txt2ImgProgramOptions {
   std::vector<std::string> images;
-  Txt2ImgOptions generation;
-  int n = 1, batch = 64, threads = 0;
-  bool int8 = false;
+  int n = 1;
 };
 
 // The caption on one line: bytes below 0x20, DEL and '\' as \xNN; UTF-8 passes as it is.
@@ -84,30 +81,19 @@ int caption(Options o) {
 int main(int argc, char** argv) {
   return cli::guarded_main("rwkv-caption", [&]() -> int {
     Options o;
-    SamplerConfig& s = o.generation.sampling;
     namespace po = cli::po;
     po::options_description d("options");
     d.add_options()
-        ("model", po::value(&o.model)->required(), "txt2img checkpoint (HDF5, vocabulary 773)")
         ("image", po::value(&o.images)->composing(), "a PNG to caption (repeatable; also positional)")
-        ("n", po::value(&o.n)->default_value(1), "captions per image")
-        ("caption-bytes", po::value(&o.generation.caption_bytes)->default_value(0),
-         "longest caption: the training samples' caption field (0: the checkpoint's training run's, else 96)")
-        ("batch", po::value(&o.batch)->default_value(64), "captions generated side by side")
-        ("seed", po::value(&o.generation.seed)->default_value(42), "sampling seed (caption j: stream seed + j)")
-        ("int8", po::bool_switch(&o.int8), "int8 weights (every matrix, head included)")
-        ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
-    cli::add_sampling_options(d, s, 0.85);
+        ("n", po::value(&o.n)->default_value(1), "captions per image");
+    cli::add_txt2img_options(d, o, "captions", 0.85);
     po::positional_options_description positional;
     positional.add("image", -1);
     const auto vm = cli::parse(argc, argv, d, "usage: rwkv-caption --model CKPT [--n 1] IMAGE.png ...", positional);
     if (!vm) return 0;
     if (o.images.empty()) throw std::invalid_argument("no images: give --image PNG (repeatable)");
     if (o.n < 1) throw std::invalid_argument("--n must be at least 1, got " + std::to_string(o.n));
-    if (o.batch < 1) throw std::invalid_argument("--batch must be at least 1, got " + std::to_string(o.batch));
-    if (o.generation.caption_bytes < 0)
-      throw std::invalid_argument("--caption-bytes must not be negative, got " + std::to_string(o.generation.caption_bytes));
-    validate(s);
+    cli::check_txt2img_options(o);
     cli::KokkosRuntime runtime(o.threads);
     return caption(o);
   });

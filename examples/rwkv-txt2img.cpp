@@ -5,7 +5,7 @@
 // optionally one PNG each. Image j (prompt j / n, copy j % n) draws from the uniform stream seed + j,
 // whatever the batch size.
 #include "cli.hpp"
-#include "sampling_options.hpp"
+#include "txt2img_options.hpp"
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/image/png_io.hpp>
@@ -30,12 +30,10 @@ using Space = Kokkos::DefaultExecutionSpace;
 using GenModel = Model<v4, Space, float>;
 using Clock = std::chrono::steady_clock;
 
-struct Options {
-  std::string model, prompts_file, out, out_dir;
+struct Options : cli::Txt2ImgProgramOptions {
+  std::string prompts_file, out, out_dir;
   std::vector<std::string> prompts;
-  Txt2ImgOptions generation;
-  int n = 4, columns = 0, scale = 4, batch = 64, threads = 0;
-  bool int8 = false;
+  int n = 4, columns = 0, scale = 4;
 };
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -114,35 +112,24 @@ int txt2img(Options o) {
 int main(int argc, char** argv) {
   return cli::guarded_main("rwkv-txt2img", [&]() -> int {
     Options o;
-    SamplerConfig& s = o.generation.sampling;
     namespace po = cli::po;
     po::options_description d("options");
     d.add_options()
-        ("model", po::value(&o.model)->required(), "txt2img checkpoint (HDF5, vocabulary 773)")
         ("prompt", po::value(&o.prompts)->composing(), "a caption (repeatable: a grid row each)")
         ("prompts-file", po::value(&o.prompts_file), "more captions, one per line (empty lines skipped)")
         ("n", po::value(&o.n)->default_value(4), "images per prompt")
         ("out", po::value(&o.out)->required(), "grid PNG: a row per prompt (written atomically)")
         ("out-dir", po::value(&o.out_dir), "also write every image as DIR/PPP-NN.png (prompt, image)")
         ("columns", po::value(&o.columns)->default_value(0), "images per grid row (0: --n)")
-        ("scale", po::value(&o.scale)->default_value(4), "grid pixels per image pixel (nearest neighbour)")
-        ("caption-bytes", po::value(&o.generation.caption_bytes)->default_value(0),
-         "caption field of the training samples, pad with End / cut to this (0: the checkpoint's training run's, else 96)")
-        ("batch", po::value(&o.batch)->default_value(64), "images generated side by side")
-        ("seed", po::value(&o.generation.seed)->default_value(42), "sampling seed (image j: stream seed + j)")
-        ("int8", po::bool_switch(&o.int8), "int8 weights (every matrix, head included)")
-        ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
-    cli::add_sampling_options(d, s, 1.0);
+        ("scale", po::value(&o.scale)->default_value(4), "grid pixels per image pixel (nearest neighbour)");
+    cli::add_txt2img_options(d, o, "images", 1.0);
     const auto vm = cli::parse(argc, argv, d,
                                "usage: rwkv-txt2img --model CKPT (--prompt TEXT ... | --prompts-file F) [--n 4] --out GRID.png");
     if (!vm) return 0;
     if (o.n < 1) throw std::invalid_argument("--n must be at least 1, got " + std::to_string(o.n));
     if (o.columns < 0) throw std::invalid_argument("--columns must not be negative, got " + std::to_string(o.columns));
     if (o.scale < 1 || o.scale > 64) throw std::invalid_argument("--scale must lie in 1..64, got " + std::to_string(o.scale));
-    if (o.batch < 1) throw std::invalid_argument("--batch must be at least 1, got " + std::to_string(o.batch));
-    if (o.generation.caption_bytes < 0)
-      throw std::invalid_argument("--caption-bytes must not be negative, got " + std::to_string(o.generation.caption_bytes));
-    validate(s);
+    cli::check_txt2img_options(o);
     cli::KokkosRuntime runtime(o.threads);
     return txt2img(o);
   });
