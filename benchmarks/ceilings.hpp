@@ -97,7 +97,7 @@ void four_streams(const View& data, const View& sums) {
 
 // Host: one stream a work item. Schedule: Kokkos::Static, or Kokkos::Dynamic, under which a thread
 // that finishes its share takes over work items of another (a VM's cores do not always read at
-// the same rate: in fast phases of the 2-core VM the balanced pass read up to 10% more).
+// the same rate: in fast phases of the 2-core VM the balanced pass read up to 13% more).
 template <class Space, class Schedule, class View>
 void one_stream(const View& data, const View& sums) {
   Kokkos::parallel_for(

@@ -17,7 +17,6 @@
 #include <rwkv/vector_math.hpp>
 #include <rwkv/views.hpp>
 
-#include <span>
 #include <type_traits>
 
 // The library links Kokkos Kernels; the header check serves compile-only builds against a Kokkos
@@ -30,14 +29,6 @@
 #endif
 
 namespace rwkv {
-
-// One product of matmul_forward_independent: y = x W^T.
-template <class ExecSpace, class Scalar>
-struct MatmulForwardArgs {
-  Matrix<ExecSpace, Scalar> y;
-  ConstMatrix<ExecSpace, Scalar> x;
-  ConstMatrix<ExecSpace, Scalar> W;
-};
 
 namespace gemm_detail {
 
@@ -78,35 +69,25 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
 
 #endif
 
-#if defined(KOKKOS_ENABLE_OPENMP) && defined(_OPENMP) && !defined(RWKV_DEVICE_PASS)
-// y_p = W_p x_p for independent products of one row x_p each on Kokkos::OpenMP, as plain OpenMP
-// loops in one parallel region (the Kokkos backend is synchronous, so the region keeps its place
-// among the space's kernels). Measured in the 2-core VM on the 169M step's 85 products:
+#if defined(RWKV_OPENMP_LOOPS)
+// y = W x for one row x on Kokkos::OpenMP, as a plain OpenMP loop (the Kokkos backend is
+// synchronous, so the loop keeps its place among the space's kernels). In the 2-core VM, on the
+// 169M step's 85 products a token:
 //   - a plain loop reached 0.90-0.95 of the read bandwidth in fast phases where the same rows
 //     through a Kokkos parallel_for reached 0.85-0.87;
 //   - the guided schedule hands out ever shorter runs of rows, so the core that reads faster
-//     takes more: with an even split one core waited for the other ~10% of a step (perf); guided
-//     ran 3-4% faster in fast phases (alternating runs, medians of 24);
-//   - without a barrier between the products (nowait) a thread that runs out of rows of one goes
-//     on to the next: the att key, value, receptance products in one region ran another 2-3%.
+//     takes more: with an even split one core waited for the other ~10% of a step (perf), and
+//     guided ran 3-4% faster in fast phases (alternating runs, medians of 24).
 template <class Scalar>
-void one_row_products_openmp(const Kokkos::OpenMP& space,
-                             std::span<const MatmulForwardArgs<Kokkos::OpenMP, Scalar>> products) {
-#pragma omp parallel num_threads(space.concurrency())
-  for (const auto& product : products) {
-    Scalar* y = product.y.data();
-    const Scalar* x = product.x.data();
-    const Scalar* W = product.W.data();
-    const std::size_t w_stride = product.W.stride(0);
-    const int in = int(product.W.extent(1)), out = int(product.W.extent(0));
-#pragma omp for schedule(guided) nowait
-    for (int i = 0; i < out; ++i) {
-      const Scalar* wi = W + i * w_stride;
-      Scalar sum = 0;
+void one_row_product_openmp(const Kokkos::OpenMP& space, Scalar* y, const Scalar* x, const Scalar* W,
+                            std::size_t w_stride, int in, int out) {
+#pragma omp parallel for schedule(guided) num_threads(space.concurrency())
+  for (int i = 0; i < out; ++i) {
+    const Scalar* wi = W + i * w_stride;
+    Scalar sum = 0;
 #pragma omp simd reduction(+ : sum)
-      for (int j = 0; j < in; ++j) sum += wi[j] * x[j];
-      y[i] = sum;
-    }
+    for (int j = 0; j < in; ++j) sum += wi[j] * x[j];
+    y[i] = sum;
   }
 }
 #endif
@@ -119,7 +100,7 @@ void one_row_products_openmp(const Kokkos::OpenMP& space,
 // for LayoutRight vectors).
 //   device: a team per output, its threads across the inputs;
 //   host:   a work item per output row (row_dot.hpp; one row of x on OpenMP:
-//           gemm_detail::one_row_products_openmp). Each thread reads a contiguous run of rows as
+//           gemm_detail::one_row_product_openmp). Each thread reads contiguous runs of rows as
 //           one stream: on a 2-core Zen 4 that reached 80% of the read ceiling against 72% for
 //           four rows read side by side (interleaved runs, medians of 9).
 template <class ExecSpace, class Scalar>
@@ -134,12 +115,9 @@ void matmul_forward_few_rows(const ExecSpace& space, const Matrix<ExecSpace, Sca
     const Scalar* xp = x.data();
     Scalar* yp = y.data();
     const std::size_t w_stride = W.stride(0);
-#if defined(KOKKOS_ENABLE_OPENMP) && defined(_OPENMP) && !defined(RWKV_DEVICE_PASS)
+#if defined(RWKV_OPENMP_LOOPS)
     if constexpr (std::is_same_v<ExecSpace, Kokkos::OpenMP>) {
-      if (N == 1) {
-        const MatmulForwardArgs<ExecSpace, Scalar> product{y, x, W};
-        return gemm_detail::one_row_products_openmp<Scalar>(space, {&product, 1});
-      }
+      if (N == 1) return gemm_detail::one_row_product_openmp(space, yp, xp, w, w_stride, in, out);
     }
 #endif
     if (N == 1) {
@@ -188,21 +166,6 @@ void matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y, 
   matmul_forward_portable(space, y, x, W);
 }
 
-// Products that read none of each other's outputs, as matmul_forward each; products of one row
-// on Kokkos::OpenMP share one parallel region (gemm_detail::one_row_products_openmp).
-template <class ExecSpace, class Scalar>
-void matmul_forward_independent(const ExecSpace& space,
-                                std::span<const MatmulForwardArgs<ExecSpace, Scalar>> products) {
-#if defined(KOKKOS_ENABLE_OPENMP) && defined(_OPENMP) && !defined(RWKV_DEVICE_PASS)
-  if constexpr (std::is_same_v<ExecSpace, Kokkos::OpenMP> && gemm_detail::use_vendor_blas<Scalar>) {
-    bool one_row = true;
-    for (const auto& product : products) one_row = one_row && product.x.extent(0) == 1;
-    if (one_row) return gemm_detail::one_row_products_openmp(space, products);
-  }
-#endif
-  for (const auto& product : products) matmul_forward(space, product.y, product.x, product.W);
-}
-
 // dx += dy W;  dW += dy^T x.  An empty dx or dW (extent 0) is skipped.
 template <class ExecSpace, class Scalar>
 void matmul_backward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& dx, const Matrix<ExecSpace, Scalar>& dW,
@@ -225,9 +188,7 @@ void matmul_backward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& dx
       const SPACE&, const Matrix<SPACE, SCALAR>&, const Matrix<SPACE, SCALAR>&, ConstMatrix<SPACE, SCALAR>,     \
       ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, SCALAR>);                                               \
   PREFIX template void matmul_forward_few_rows<SPACE, SCALAR>(                                                \
-      const SPACE&, const Matrix<SPACE, SCALAR>&, ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, SCALAR>);     \
-  PREFIX template void matmul_forward_independent<SPACE, SCALAR>(                                             \
-      const SPACE&, std::span<const MatmulForwardArgs<SPACE, SCALAR>>);
+      const SPACE&, const Matrix<SPACE, SCALAR>&, ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, SCALAR>);
 
 #define RWKV_GEMM_EXTERN(SPACE, SCALAR) RWKV_GEMM_INSTANTIATE(extern, SPACE, SCALAR)
 RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_GEMM_EXTERN)

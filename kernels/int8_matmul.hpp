@@ -212,10 +212,10 @@ void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
     const Scalar* row_factor = row.data();
     Scalar* yp = y.data();
     const std::size_t q_stride = q.stride(0);
-#if defined(KOKKOS_ENABLE_OPENMP) && defined(_OPENMP) && !defined(RWKV_DEVICE_PASS)
+#if defined(RWKV_OPENMP_LOOPS)
     if constexpr (std::is_same_v<ExecSpace, Kokkos::OpenMP>) {
       if (N == 1) {
-        // A plain OpenMP loop with the guided schedule, as gemm_detail::one_row_products_openmp;
+        // A plain OpenMP loop with the guided schedule, as gemm_detail::one_row_product_openmp;
         // the activations were quantized in place, so their scale is ready.
         const Scalar a_scale = scale(0);
 #pragma omp parallel for schedule(guided) num_threads(space.concurrency())

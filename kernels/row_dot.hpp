@@ -3,7 +3,7 @@
 // rows with AVX-512 go through intrinsics: two accumulators and an in-register sum of the lanes.
 // GCC 12 compiles a simd-pragma loop inside a Kokkos lambda with its accumulator on the stack (in
 // one build, with gathers for the activations); the same loop in a plain OpenMP loop
-// (gemm_detail::one_row_products_openmp) compiles to registers.
+// (gemm_detail::one_row_product_openmp) compiles to registers.
 #pragma once
 
 #include <rwkv/vector_math.hpp>

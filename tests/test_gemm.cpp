@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <limits>
-#include <span>
 #include <vector>
 
 namespace {
@@ -214,28 +213,5 @@ TEMPLATE_LIST_TEST_CASE("matmul_forward_few_rows matches plain double products",
     matmul_forward_few_rows(TestType(), y, to_device<TestType>(x), to_device<TestType>(W));
     const Product ref = reference_forward(as_doubles(x), as_doubles(W), s);
     CHECK(count_outside<float>(as_doubles(to_host(y)), {}, ref, s.in) == 0);
-  }
-}
-
-// One row each takes the shared parallel region on OpenMP; a product of two rows, matmul_forward.
-TEMPLATE_LIST_TEST_CASE("matmul_forward_independent matches plain double products", "[gemm]", Spaces) {
-  for (const int second_rows : {1, 2}) {
-    CAPTURE(second_rows);
-    const std::vector<Shape> shapes{Shape{1, 77, 13}, Shape{second_rows, 40, 300}, Shape{1, 1, 1}};
-    std::vector<MatmulForwardArgs<TestType, float>> products;
-    std::vector<Product> refs;
-    for (std::size_t p = 0; p < shapes.size(); ++p) {
-      const Shape s = shapes[p];
-      HostMatrix<float> x("x", s.N, s.in), W("W", s.out, s.in);
-      fill_uniform(x, 21 + int(p));
-      fill_uniform(W, 31 + int(p));
-      products.push_back({Matrix<TestType, float>("y", s.N, s.out), to_device<TestType>(x), to_device<TestType>(W)});
-      refs.push_back(reference_forward(as_doubles(x), as_doubles(W), s));
-    }
-    matmul_forward_independent(TestType(), std::span<const MatmulForwardArgs<TestType, float>>(products));
-    for (std::size_t p = 0; p < shapes.size(); ++p) {
-      CAPTURE(p);
-      CHECK(count_outside<float>(as_doubles(to_host(products[p].y)), {}, refs[p], shapes[p].in) == 0);
-    }
   }
 }

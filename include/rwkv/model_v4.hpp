@@ -22,7 +22,6 @@
 #include <rwkv/weights_v4.hpp>
 
 #include <cstdint>
-#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -120,13 +119,6 @@ class Model<v4, ExecSpace, Scalar> {
   // y = x W^T with W's int8 copy when quantized (index: the matrix in Int8WeightsV4).
   void linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
               const Matrix<ExecSpace, Scalar>& W, int layer, int index);
-  // Products that read none of each other's outputs, as linear each (with float weights, one
-  // launch: matmul_forward_independent).
-  struct LinearArgs {
-    Matrix<ExecSpace, Scalar> y, x, W;
-    int index;
-  };
-  void linear_independent(std::initializer_list<LinearArgs> products, int layer);
   void require_training(const char* what) const;
   // x = emb[tokens] (+ the position channels where the config asks for them and positions are given).
   void embed(const Matrix<ExecSpace, Scalar>& x, const TokenView& tokens, const PositionView& positions);

@@ -21,7 +21,6 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
-#include <vector>
 
 namespace rwkv {
 
@@ -346,10 +345,9 @@ void Model<v4, ExecSpace, Scalar>::layer_infer(int i, int T, const State& state,
   time_mix_forward(space_, T, xv, a, state.att_shift(i), w.att_time_mix_v);
   time_mix_forward(space_, T, xr, a, state.att_shift(i), w.att_time_mix_r);
   last_token(space_, T, state.att_shift(i), a);
-  linear_independent({{k, xk, w.att_key, Q::att_key},
-                      {v, xv, w.att_value, Q::att_value},
-                      {r, xr, w.att_receptance, Q::att_receptance}},
-                     i);
+  linear(k, xk, w.att_key, i, Q::att_key);
+  linear(v, xv, w.att_value, i, Q::att_value);
+  linear(r, xr, w.att_receptance, i, Q::att_receptance);
   wkv_forward(space_, T, y, state.wkv(i), WkvSaved<ExecSpace, Scalar>(), w.att_time_decay, w.att_time_first, k, v);
   sigmoid_gate_forward(space_, gated, gate, r, y);
   linear(branch, gated, w.att_output, i, Q::att_output);
@@ -359,9 +357,10 @@ void Model<v4, ExecSpace, Scalar>::layer_infer(int i, int T, const State& state,
   time_mix_forward(space_, T, xk, a, state.ffn_shift(i), w.ffn_time_mix_k);
   time_mix_forward(space_, T, xr, a, state.ffn_shift(i), w.ffn_time_mix_r);
   last_token(space_, T, state.ffn_shift(i), a);
-  linear_independent({{ffn_k, xk, w.ffn_key, Q::ffn_key}, {r, xr, w.ffn_receptance, Q::ffn_receptance}}, i);
+  linear(ffn_k, xk, w.ffn_key, i, Q::ffn_key);
   squared_relu_forward(space_, ffn_k, ffn_k);
   linear(v, ffn_k, w.ffn_value, i, Q::ffn_value);
+  linear(r, xr, w.ffn_receptance, i, Q::ffn_receptance);
   sigmoid_gate_forward(space_, branch, gate, r, v);
   residual_add_forward(space_, x, x, branch);
 }
@@ -432,17 +431,6 @@ void Model<v4, ExecSpace, Scalar>::linear(const Matrix<ExecSpace, Scalar>& y, co
                         int8_->activations);
   else
     matmul_forward(space_, y, x, W);
-}
-
-template <class ExecSpace, class Scalar>
-void Model<v4, ExecSpace, Scalar>::linear_independent(std::initializer_list<LinearArgs> products, int layer) {
-  if (int8_) {
-    for (const auto& p : products) linear(p.y, p.x, p.W, layer, p.index);
-    return;
-  }
-  std::vector<MatmulForwardArgs<ExecSpace, Scalar>> args;
-  for (const auto& p : products) args.push_back({p.y, p.x, p.W});
-  matmul_forward_independent(space_, std::span<const MatmulForwardArgs<ExecSpace, Scalar>>(args));
 }
 
 template <class ExecSpace, class Scalar>

@@ -24,6 +24,11 @@
 #define RWKV_HOST_SIMD_REDUCTION(...)
 #endif
 
+// Kernels may run their own OpenMP loops on Kokkos::OpenMP (a host pass with OpenMP on).
+#if defined(KOKKOS_ENABLE_OPENMP) && defined(_OPENMP) && !defined(RWKV_DEVICE_PASS)
+#define RWKV_OPENMP_LOOPS 1
+#endif
+
 namespace rwkv {
 
 // exp(x) for float, within 2 units in the last place, built from arithmetic only:
