@@ -77,7 +77,7 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
 //     through a Kokkos parallel_for reached 0.85-0.87;
 //   - the guided schedule hands out ever shorter runs of rows, so the core that reads faster
 //     takes more: with an even split one core waited for the other ~10% of a step (perf), and
-//     guided ran 3-4% faster in fast phases (alternating runs, medians of 24).
+//     guided ran 3% faster (median ratio over 50 alternating lab runs, mostly fast phases).
 template <class Scalar>
 void one_row_product_openmp(const Kokkos::OpenMP& space, Scalar* y, const Scalar* x, const Scalar* W,
                             std::size_t w_stride, int in, int out) {
