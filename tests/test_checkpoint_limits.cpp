@@ -93,6 +93,18 @@ TEST_CASE("config attributes must be a single integer within range", "[checkpoin
     write_attribute(file, name, H5T_NATIVE_DOUBLE, {}, &value);
   });
   CHECK_THAT(error_of([&] { read_config(real); }), Catch::Contains("attribute 'vocab_size' is not a single integer"));
+
+  // Each size within 1..2^30, together 1.27e16 parameters: a file error naming the path (found by
+  // fuzzing: the limit used to be checked only when the tensor list was built, as a different error).
+  const std::string too_many = dir.file("too_many.h5");
+  const ModelConfig wide{1, 50331647, 8, 8};
+  write_config_file(too_many, wide, "", [](hid_t, const char*) {});
+  CHECK_THROWS_AS(read_config(too_many), std::runtime_error);
+  CHECK_THAT(error_of([&] { read_config(too_many); }),
+             Catch::Contains(too_many) && Catch::Contains("n_embd 50331647") && Catch::Contains("more than the limit of 2^40"));
+  const std::string too_deep = dir.file("too_deep.h5");
+  write_config_file(too_deep, ModelConfig{max_layers + 1, 4, 8, 8}, "", [](hid_t, const char*) {});
+  CHECK_THAT(error_of([&] { read_config(too_deep); }), Catch::Contains(too_deep) && Catch::Contains("exceeds the limit of 4096"));
 }
 
 TEST_CASE("a state file must hold the slots its shape claims", "[checkpoint][limits]") {

@@ -175,6 +175,12 @@ FileHeader read_header(hid_t file, const std::string& path) {
       fail(path, "attribute 'image_positions' is 1, but n_embd " + std::to_string(h.config.n_embd) +
                      " is below the " + std::to_string(image::position_channels) + " channels it needs");
   }
+  // Each size may be in range while together they describe no model (the layer and parameter limits).
+  try {
+    validate(h.config);
+  } catch (const std::invalid_argument& e) {
+    fail(path, e.what());
+  }
   return h;
 }
 
