@@ -73,8 +73,8 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
 // y = W x for one row x on Kokkos::OpenMP, as a plain OpenMP loop (the Kokkos backend is
 // synchronous, so the loop keeps its place among the space's kernels). In the 2-core VM, on the
 // 169M step's 85 products a token:
-//   - a plain loop reached 0.90-0.95 of the read bandwidth in fast phases where the same rows
-//     through a Kokkos parallel_for reached 0.85-0.87;
+//   - a plain loop reached 0.90-0.95 of the read floor of the time (before its balanced pass) in
+//     fast phases where the same rows through a Kokkos parallel_for reached 0.85-0.87;
 //   - the guided schedule hands out ever shorter runs of rows, so the core that reads faster
 //     takes more: with an even split one core waited for the other ~10% of a step (perf), and
 //     guided ran 3% faster (median ratio over 50 alternating lab runs, mostly fast phases).
