@@ -2,6 +2,7 @@
 // too large to describe any model, attributes that are not a single integer, a state whose shape
 // claims more than the file holds. Each is one clear error, before anything is allocated.
 #include <rwkv/checkpoint.hpp>
+#include <rwkv/hdf5_support.hpp>
 #include <rwkv/weights_v4.hpp>
 
 #include "temp_dir.hpp"
@@ -105,6 +106,31 @@ TEST_CASE("config attributes must be a single integer within range", "[checkpoin
   const std::string too_deep = dir.file("too_deep.h5");
   write_config_file(too_deep, ModelConfig{max_layers + 1, 4, 8, 8}, "", [](hid_t, const char*) {});
   CHECK_THAT(error_of([&] { read_config(too_deep); }), Catch::Contains(too_deep) && Catch::Contains("exceeds the limit of 4096"));
+}
+
+TEST_CASE("a string attribute longer than any the loaders write is refused before it is read", "[checkpoint][limits]") {
+  TempDir dir;
+  const std::string path = dir.file("long_arch.h5");
+  {
+    // The latest file format keeps an attribute past 64 KiB in dense storage.
+    const hid_t access = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(access, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access);
+    REQUIRE(file >= 0);
+    for (const char* name : {"n_layer", "n_embd", "dim_ffn", "vocab_size"}) {
+      const std::int64_t value = 8;
+      write_attribute(file, name, H5T_NATIVE_INT64, {}, &value);
+    }
+    const std::string text(hdf5::max_string_bytes + 1, 'x');
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, text.size());
+    write_attribute(file, "arch", type, {}, text.data());
+    H5Tclose(type);
+    H5Fclose(file);
+    H5Pclose(access);
+  }
+  CHECK_THAT(error_of([&] { read_config(path); }),
+             Catch::Contains(path) && Catch::Contains("attribute 'arch' is a string of 1048577 bytes, more than the limit"));
 }
 
 TEST_CASE("a state file must hold the slots its shape claims", "[checkpoint][limits]") {

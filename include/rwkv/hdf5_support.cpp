@@ -140,7 +140,11 @@ std::string read_string(hid_t object, const std::string& path, const std::string
     H5free_memory(text);
     return value;
   }
-  std::string value(H5Tget_size(type.id()), '\0');
+  const std::size_t size = H5Tget_size(type.id());
+  if (size > max_string_bytes)
+    fail(path, field + " is a string of " + std::to_string(size) + " bytes, more than the limit of " +
+                   std::to_string(max_string_bytes));
+  std::string value(size, '\0');
   if (H5Aread(attribute.id(), type.id(), value.data()) < 0) fail(path, with_reason("cannot read " + field));
   value.resize(value.find('\0') == std::string::npos ? value.size() : value.find('\0'));
   return value;

@@ -5,6 +5,7 @@
 
 #include <hdf5.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -58,6 +59,8 @@ bool has_attribute(hid_t object, const char* name);
 long read_int(hid_t object, const std::string& path, const std::string& where, const char* name);
 std::uint64_t read_uint64(hid_t object, const std::string& path, const std::string& where, const char* name);
 double read_double(hid_t object, const std::string& path, const std::string& where, const char* name);
+// A fixed-length string longer than max_string_bytes fails: only a damaged file claims one.
+inline constexpr std::size_t max_string_bytes = std::size_t(1) << 20;
 std::string read_string(hid_t object, const std::string& path, const std::string& where, const char* name);
 void write_int(hid_t object, const std::string& path, const char* name, long value);
 void write_uint64(hid_t object, const std::string& path, const char* name, std::uint64_t value);
