@@ -14,6 +14,7 @@
 #include <rwkv/instantiate.hpp>
 #include <rwkv/kernels/gemm_portable.hpp>
 #include <rwkv/kernels/row_dot.hpp>
+#include <rwkv/kernels/row_shares.hpp>
 #include <rwkv/vector_math.hpp>
 #include <rwkv/views.hpp>
 
@@ -70,25 +71,28 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
 #endif
 
 #if defined(RWKV_OPENMP_LOOPS)
-// y = W x for one row x on Kokkos::OpenMP, as a plain OpenMP loop (the Kokkos backend is
-// synchronous, so the loop keeps its place among the space's kernels). In the 2-core VM, on the
-// 169M step's 85 products a token:
-//   - a plain loop reached 0.90-0.95 of the read floor of the time (before its balanced pass) in
-//     fast phases where the same rows through a Kokkos parallel_for reached 0.85-0.87;
-//   - the guided schedule hands out ever shorter runs of rows, so the core that reads faster
-//     takes more: with an even split one core waited for the other ~10% of a step (perf), and
-//     guided ran 3% faster (median ratio over 50 alternating lab runs, mostly fast phases).
+// y = W x for one row x on Kokkos::OpenMP, as a plain OpenMP region (the Kokkos backend is
+// synchronous, so the region keeps its place among the space's kernels). In the 2-core VM, on the
+// 169M step's 85 products a token, a plain loop reached 0.90-0.95 of the read floor of the time
+// (before its balanced pass) in fast phases where the same rows through a Kokkos parallel_for
+// reached 0.85-0.87; the rows are shared as row_shares.hpp says.
+template <class Scalar>
+inline Scalar simd_row_dot(const Scalar* w, const Scalar* x, int n) {
+  Scalar sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int j = 0; j < n; ++j) sum += w[j] * x[j];
+  return sum;
+}
+
+// The dot product is a function of its own: written inside the lambda, GCC 12 kept the
+// accumulator in memory and the step ran at a third of its speed.
 template <class Scalar>
 void one_row_product_openmp(const Kokkos::OpenMP& space, Scalar* y, const Scalar* x, const Scalar* W,
                             std::size_t w_stride, int in, int out) {
-#pragma omp parallel for schedule(guided) num_threads(space.concurrency())
-  for (int i = 0; i < out; ++i) {
-    const Scalar* wi = W + i * w_stride;
-    Scalar sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int j = 0; j < in; ++j) sum += wi[j] * x[j];
-    y[i] = sum;
-  }
+  const int threads = space.concurrency();
+  RowShares shares(out, threads, w_stride * sizeof(Scalar));
+#pragma omp parallel num_threads(threads)
+  shares.run([&](int i) { y[i] = simd_row_dot(W + i * w_stride, x, in); });
 }
 #endif
 

@@ -204,7 +204,8 @@ TEMPLATE_LIST_TEST_CASE("matmul_backward matches central finite differences of s
 }
 
 TEMPLATE_LIST_TEST_CASE("matmul_forward_few_rows matches plain double products", "[gemm]", Spaces) {
-  for (const Shape s : {Shape{1, 1, 1}, Shape{1, 77, 13}, Shape{2, 40, 9}, Shape{3, 300, 5}}) {
+  // One row of 3072: blocks of 5 rows (row_shares.hpp), so the cores take many and steal some.
+  for (const Shape s : {Shape{1, 1, 1}, Shape{1, 77, 13}, Shape{1, 3072, 701}, Shape{2, 40, 9}, Shape{3, 300, 5}}) {
     CAPTURE(s.N, s.in, s.out);
     HostMatrix<float> x("x", s.N, s.in), W("W", s.out, s.in);
     fill_uniform(x, 11 + s.N);
@@ -215,3 +216,27 @@ TEMPLATE_LIST_TEST_CASE("matmul_forward_few_rows matches plain double products",
     CHECK(count_outside<float>(as_doubles(to_host(y)), {}, ref, s.in) == 0);
   }
 }
+
+#if defined(RWKV_OPENMP_LOOPS)
+TEST_CASE("RowShares hands every row to exactly one thread, whatever the team", "[gemm]") {
+  for (const int out : {0, 1, 7, 1000, 4099}) {
+    for (const int block_rows : {1, 3, 64}) {
+      for (const int team : {1, 2, 3, 4}) {
+        CAPTURE(out, block_rows, team);
+        // Shares for 4 threads: a smaller team leaves runs without their owner.
+        gemm_detail::RowShares shares(out, 4, 1, std::size_t(block_rows));
+        std::vector<int> taken(std::size_t(out), 0);
+        int* counts = taken.data();
+#pragma omp parallel num_threads(team)
+        shares.run([counts](int i) {
+#pragma omp atomic
+          ++counts[i];
+        });
+        int wrong = 0;
+        for (int n : taken) wrong += n != 1;
+        CHECK(wrong == 0);
+      }
+    }
+  }
+}
+#endif
