@@ -206,7 +206,8 @@ TEST_CASE("image_positions survives save and load; files without it read as off"
   hdf5::write_int(file, dir.file("narrow.h5"), "image_positions", 1);
   H5Fclose(file);
   CHECK_THAT(error_of([&] { read_config(dir.file("narrow.h5")); }),
-             Catch::Contains("narrow.h5") && Catch::Contains("n_embd 16 is below the 66 channels"));
+             Catch::Contains("narrow.h5") && Catch::Contains("image_positions needs n_embd >= 66") &&
+                 Catch::Contains("got n_embd 16"));
 }
 
 TEST_CASE("bad positions and soft levels are refused with a clear message", "[model][image]") {

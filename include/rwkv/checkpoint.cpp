@@ -2,7 +2,6 @@
 
 #include <rwkv/half_float.hpp>
 #include <rwkv/hdf5_support.hpp>
-#include <rwkv/image/position.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -171,11 +170,9 @@ FileHeader read_header(hid_t file, const std::string& path) {
     if (value != 0 && value != 1)
       fail(path, "attribute 'image_positions' is " + std::to_string(value) + ", expected 0 or 1");
     h.config.image_positions = value == 1;
-    if (h.config.image_positions && h.config.n_embd < image::position_channels)
-      fail(path, "attribute 'image_positions' is 1, but n_embd " + std::to_string(h.config.n_embd) +
-                     " is below the " + std::to_string(image::position_channels) + " channels it needs");
   }
-  // Each size may be in range while together they describe no model (the layer and parameter limits).
+  // Each size may be in range while together they describe no model (too few channels for the
+  // image positions, the layer and parameter limits).
   try {
     validate(h.config);
   } catch (const std::invalid_argument& e) {
