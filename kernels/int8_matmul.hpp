@@ -217,7 +217,8 @@ void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
       if (N == 1) {
         // A plain OpenMP loop with the guided schedule; the activations were quantized in place,
         // so their scale is ready. The float products' row sharing (row_shares.hpp) ran this loop
-        // 5-25% slower (alternating bench_generate runs).
+        // slower in fast phases (204-227 tokens/s against 247-300, alternating bench_generate
+        // runs), about the same in slow ones.
         const Scalar a_scale = scale(0);
 #pragma omp parallel for schedule(guided) num_threads(space.concurrency())
         for (int i = 0; i < out; ++i)
