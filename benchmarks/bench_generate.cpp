@@ -12,9 +12,9 @@
 // medians of each, and int8 / float32 the median of the rounds' ratios.
 // Prints one JSON line per measurement.
 #include "measure.hpp"
-#include "cli.hpp"
+#include "bench_cli.hpp"
 
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -148,9 +148,9 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return cli::guarded_main("bench_generate", [&] {
+  return bench::guarded_main("bench_generate", [&] {
     Options o;
-    namespace po = cli::po;
+    namespace po = bench::po;
     po::options_description d("options");
     d.add_options()
         ("n-layer", po::value(&o.config.n_layer)->default_value(12), "layers")
@@ -160,9 +160,9 @@ int main(int argc, char** argv) {
         ("steps", po::value(&o.steps)->default_value(32), "rounds of timed steps (each paired with a read pass)")
         ("slots", po::value(&o.slots)->default_value(8), "sequences of the batched step")
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
-    const auto vm = cli::parse(argc, argv, d, "usage: bench_generate [--n-layer L --n-embd C --vocab V --prompt T]");
+    const auto vm = bench::parse(argc, argv, d, "usage: bench_generate [--n-layer L --n-embd C --vocab V --prompt T]");
     if (!vm) return 0;
-    cli::KokkosRuntime runtime(o.threads);
+    KokkosRuntime runtime(o.threads);
     return run(o);
   });
 }

@@ -3,9 +3,9 @@
 // at the best sgemm rate `ceiling` the fastest possible rate is ceiling / (6 P) tokens/s.
 // Prints one JSON line (benchmarks/train_vs_pytorch.sh adds the PyTorch reference).
 #include "ceilings.hpp"
-#include "cli.hpp"
+#include "bench_cli.hpp"
 
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 #include <rwkv/optimizer.hpp>
 
 #include <algorithm>
@@ -68,9 +68,9 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return cli::guarded_main("bench_train", [&] {
+  return bench::guarded_main("bench_train", [&] {
     Options o;
-    namespace po = cli::po;
+    namespace po = bench::po;
     po::options_description d("options");
     d.add_options()
         ("n-layer", po::value(&o.config.n_layer)->default_value(6), "layers")
@@ -83,9 +83,9 @@ int main(int argc, char** argv) {
         ("gemm-size", po::value(&o.gemm_size)->default_value(2048), "square sgemm size for the ceiling")
         ("recompute", po::bool_switch(&o.recompute), "gradient checkpointing")
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
-    const auto vm = cli::parse(argc, argv, d, "usage: bench_train [--n-layer L --n-embd C --vocab V --ctx-len T --batch B]");
+    const auto vm = bench::parse(argc, argv, d, "usage: bench_train [--n-layer L --n-embd C --vocab V --ctx-len T --batch B]");
     if (!vm) return 0;
-    cli::KokkosRuntime runtime(o.threads);
+    KokkosRuntime runtime(o.threads);
     return run(o);
   });
 }

@@ -6,9 +6,9 @@
 // over elements (coalesced). Host arrays get huge pages, as the library's weights do.
 #pragma once
 
-#include <rwkv/huge_pages.hpp>
+#include <rwkv/core/huge_pages.hpp>
 #include <rwkv/kernels/gemm.hpp>
-#include <rwkv/vector_math.hpp>
+#include <rwkv/core/vector_math.hpp>
 
 #include <Kokkos_Core.hpp>
 

@@ -11,7 +11,7 @@
 // FLOPs and bytes are counted per call from the kernels' code: bytes are the compulsory traffic
 // (each array read or written once; an accumulated output read and written), FLOPs are the
 // arithmetic operations, exp/log/sqrt/div/max counted as one each. The formulas sit by each call.
-#include "cli.hpp"
+#include "bench_cli.hpp"
 #include "report.hpp"
 
 #include <rwkv/kernels/adamw.hpp>
@@ -20,7 +20,7 @@
 #include <rwkv/kernels/layer_norm.hpp>
 #include <rwkv/kernels/time_mix.hpp>
 #include <rwkv/kernels/wkv.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 #include <rwkv/optimizer.hpp>
 
 #include <algorithm>
@@ -402,22 +402,22 @@ int run(const std::string& mode, const std::string& json_path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return cli::guarded_main("rwkv-bench", [&] {
+  return bench::guarded_main("rwkv-bench", [&] {
     bool quick = false, smoke = false;
     int threads = 0;
     std::string json;
-    namespace po = cli::po;
+    namespace po = bench::po;
     po::options_description d("options");
     d.add_options()
         ("quick", po::bool_switch(&quick), "smaller sizes and fewer repetitions (under 2 minutes on 2 cores)")
         ("smoke", po::bool_switch(&smoke), "tiny sizes, seconds: checks that everything runs")
         ("json", po::value(&json), "also write the results as JSON to this file")
         ("threads", po::value(&threads)->default_value(0), "host threads (0: Kokkos' default)");
-    const auto vm = cli::parse(argc, argv, d, "usage: rwkv-bench [--quick | --smoke] [--json FILE] [--threads N]");
+    const auto vm = bench::parse(argc, argv, d, "usage: rwkv-bench [--quick | --smoke] [--json FILE] [--threads N]");
     if (!vm) return 0;
     if (quick && smoke) throw po::error("--quick and --smoke exclude each other");
     if (threads < 0) throw po::error("--threads must be 0 or more, not " + std::to_string(threads));
-    cli::KokkosRuntime runtime(threads);
+    KokkosRuntime runtime(threads);
     return run(smoke ? "smoke" : quick ? "quick" : "full", json);
   });
 }

@@ -1,13 +1,13 @@
 // What every program in examples/ shares: option parsing (command line, then an optional ini
-// file given by --config: the command line wins), Kokkos start-up with a thread count, and one
-// clear error line with a non-zero exit for bad input.
+// file given by --config: the command line wins), Kokkos start-up and one clear error line for
+// bad input (rwkv/core/program.hpp), the default tokenizer and durations.
 #pragma once
 
-#include <Kokkos_Core.hpp>
+#include <rwkv/core/program.hpp>
+
 #include <boost/program_options.hpp>
 
 #include <cstdio>
-#include <exception>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -44,38 +44,12 @@ inline std::optional<po::variables_map> parse(int argc, char** argv, po::options
   return vm;
 }
 
-// Kokkos for the program's lifetime; threads = 0 keeps Kokkos' default (all cores, or the
-// --kokkos-* / OMP_NUM_THREADS settings).
-class KokkosRuntime {
- public:
-  explicit KokkosRuntime(int threads) {
-#if KOKKOS_VERSION >= 40000
-    Kokkos::InitializationSettings settings;
-    if (threads > 0) settings.set_num_threads(threads);
-    Kokkos::initialize(settings);
-#else
-    Kokkos::InitArguments args;
-    if (threads > 0) args.num_threads = threads;
-    Kokkos::initialize(args);
-#endif
-  }
-  ~KokkosRuntime() { Kokkos::finalize(); }
-  KokkosRuntime(const KokkosRuntime&) = delete;
-  KokkosRuntime& operator=(const KokkosRuntime&) = delete;
-};
+using rwkv::KokkosRuntime;
 
 // Runs body(); bad input becomes one line on stderr and exit code 1 (2 for bad options).
 template <class Body>
 int guarded_main(const char* program, Body&& body) {
-  try {
-    return body();
-  } catch (const po::error& e) {
-    std::fprintf(stderr, "%s: %s (see --help)\n", program, e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: error: %s\n", program, e.what());
-    return 1;
-  }
+  return rwkv::guarded_main<po::error>(program, body);
 }
 
 // The tokenizer spec for --tokenizer (load_tokenizer's argument); when none is given, the one a

@@ -6,7 +6,7 @@
 #include "cli.hpp"
 
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 #include <rwkv/tokenizer.hpp>
 
 #include <cstdio>

@@ -5,7 +5,7 @@
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/data.hpp>
 #include <rwkv/evaluate.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 
 #include <cmath>
 #include <cstdio>

@@ -4,7 +4,7 @@
 #include "cli.hpp"
 
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/weights_v4.hpp>
+#include <rwkv/v4/weights.hpp>
 
 #include <cstdio>
 #include <string>

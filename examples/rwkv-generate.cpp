@@ -7,7 +7,7 @@
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/kernels/sampling.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 #include <rwkv/tokenizer.hpp>
 
 #include <algorithm>

@@ -6,7 +6,7 @@
 #include <rwkv/image/image_dataset.hpp>
 #include <rwkv/image/png_io.hpp>
 #include <rwkv/image/resize.hpp>
-#include <rwkv/unicode.hpp>
+#include <rwkv/core/unicode.hpp>
 
 #include <cstdio>
 #include <filesystem>

@@ -8,7 +8,7 @@
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/data.hpp>
 #include <rwkv/evaluate.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 #include <rwkv/optimizer.hpp>
 
 #include <unistd.h>

@@ -3,7 +3,7 @@
 // read) and load_state_data. A std::runtime_error is the expected answer to a bad file; a crash,
 // leak, sanitizer report, any other exception or an HDF5 object left open is a finding.
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/weights_v4.hpp>
+#include <rwkv/v4/weights.hpp>
 
 #include <hdf5.h>
 

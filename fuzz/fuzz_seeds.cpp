@@ -2,7 +2,7 @@
 // writers (a float and a double model, a state), so that mutations start from real layouts.
 //   fuzz_seeds DIR
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/weights_v4.hpp>
+#include <rwkv/v4/weights.hpp>
 
 #include <cstdio>
 #include <exception>

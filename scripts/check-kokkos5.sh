@@ -13,20 +13,12 @@ kokkos5=$prefix/kokkos5/include/kokkos
 version=$(awk '/define KOKKOS_VERSION /{print $3}' "$kokkos5/KokkosCore_config.h" 2>/dev/null || true)
 [ -n "$version" ] || version=$(grep -rh "define KOKKOS_VERSION_MAJOR\|define KOKKOS_VERSION_MINOR\|define KOKKOS_VERSION_PATCH" "$kokkos5" | awk '{printf "%s.", $3}')
 
-# The build tree reaches kernels/ and image/ as <rwkv/kernels/...> and <rwkv/image/...> through
-# links; make the same here.
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/include/rwkv"
-ln -s "$root/kernels" "$work/include/rwkv/kernels"
-ln -s "$root/image" "$work/include/rwkv/image"
-
-mapfile -t sources < <(find include kernels tests examples benchmarks image -name '*.cpp' -not -path 'tests/downstream/*' 2>/dev/null | sort)
+mapfile -t sources < <(find src kernels tests examples benchmarks image -name '*.cpp' -not -path 'tests/downstream/*' 2>/dev/null | sort)
 echo "[kokkos5] compiling ${#sources[@]} translation units against Kokkos $version headers in $kokkos5"
 t0=$SECONDS
 flags=(-std=c++20 -fopenmp -fsyntax-only -Wall -Wno-unknown-pragmas -DRWKV_TEST_DATA_DIR=\"$root/tests/data\"
        -DRWKV_DEPS_DATA_DIR=\"$prefix/data\" -DRWKV_IMAGE_DATA_PROGRAM=\"rwkv-image-data\"
-       -I"$root/include" -I"$work/include" -I"$root/examples" -isystem "$kokkos5" -isystem /usr/include/hdf5/serial)
+       -I"$root/include" -I"$root/kernels/include" -I"$root/image/include" -I"$root/examples" -I"$root/benchmarks" -isystem "$kokkos5" -isystem /usr/include/hdf5/serial)
 printf '%s\n' "${sources[@]}" |
   xargs -P "$(nproc)" -I{} sh -c 'g++ "$@" {} || { echo "[kokkos5] FAILED: {}"; exit 255; }' g++ "${flags[@]}"
 echo "[kokkos5] all ${#sources[@]} translation units compile against Kokkos $version ($((SECONDS - t0)) s)"

@@ -4,7 +4,7 @@
 
 #include "test_support.hpp"
 
-#include <rwkv/weights_v4.hpp>
+#include <rwkv/v4/weights.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -5,9 +5,9 @@
 #include "temp_dir.hpp"
 
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/half_float.hpp>
-#include <rwkv/hdf5_support.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/core/half_float.hpp>
+#include <rwkv/core/hdf5_support.hpp>
+#include <rwkv/v4/model.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -2,8 +2,8 @@
 // too large to describe any model, attributes that are not a single integer, a state whose shape
 // claims more than the file holds. Each is one clear error, before anything is allocated.
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/hdf5_support.hpp>
-#include <rwkv/weights_v4.hpp>
+#include <rwkv/core/hdf5_support.hpp>
+#include <rwkv/v4/weights.hpp>
 
 #include "temp_dir.hpp"
 

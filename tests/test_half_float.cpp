@@ -1,6 +1,6 @@
 // float16 / bfloat16 encoding: round to nearest, ties to even, checked on hand-picked ties and
 // boundaries, against independent references on random floats, and by decoding every pattern.
-#include <rwkv/half_float.hpp>
+#include <rwkv/core/half_float.hpp>
 
 #include <catch2/catch.hpp>
 

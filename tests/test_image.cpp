@@ -1,7 +1,6 @@
 // The image pipeline: PNG files of every colour type written here with libpng and read back,
-// area resizing, the image grid, quantization with RandRound, and the 2D position channels.
+// area resizing, the image grid and quantization with RandRound.
 #include <rwkv/image/png_io.hpp>
-#include <rwkv/image/position.hpp>
 #include <rwkv/image/quantize.hpp>
 #include <rwkv/image/resize.hpp>
 
@@ -393,24 +392,3 @@ TEST_CASE("RandRound over an image is reproducible, order-free and keyed by seed
   }
 }
 
-TEST_CASE("2D position channels are exact for all 1024 positions", "[image][position]") {
-  const int n_embd = 80;
-  for (int p = 0; p < 1024; ++p) {
-    const int x = p % 32, y = p / 32;
-    const std::vector<float> channels = position_embedding(p, n_embd);
-    REQUIRE(channels.size() == std::size_t(n_embd));
-    for (int c = 0; c < n_embd; ++c) {
-      float expected = 0;
-      if (c == x || c == 32 + y) expected = 1;
-      if (c == 64) expected = float(x) / 31.0f;
-      if (c == 65) expected = float(y) / 31.0f;
-      INFO("position " << p << " channel " << c);
-      REQUIRE(channels[std::size_t(c)] == expected);
-    }
-  }
-  CHECK(position_embedding(1023, 66)[64] == 1.0f);
-  CHECK(position_embedding(1023, 66)[65] == 1.0f);
-  CHECK_THROWS_WITH(position_embedding(0, 65), Catch::Contains("n_embd is 65") && Catch::Contains("at least 66"));
-  CHECK_THROWS_AS(position_embedding(1024, 66), std::invalid_argument);
-  CHECK_THROWS_AS(position_embedding(-1, 66), std::invalid_argument);
-}

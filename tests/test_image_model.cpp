@@ -5,9 +5,9 @@
 #include "temp_dir.hpp"
 
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/hdf5_support.hpp>
-#include <rwkv/image/position.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/core/hdf5_support.hpp>
+#include <rwkv/kernels/position_channels.hpp>
+#include <rwkv/v4/model.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -34,7 +34,7 @@ using LevelView = TestModel<double>::LevelView;
 // raster order from `first`, wrapping at 1024.
 std::vector<int> sequence_positions(int n, int text, int first) {
   std::vector<int> p(std::size_t(n), -1);
-  for (int i = text; i < n; ++i) p[std::size_t(i)] = (first + i - text) % image::position_count;
+  for (int i = text; i < n; ++i) p[std::size_t(i)] = (first + i - text) % position_count;
   return p;
 }
 

@@ -4,7 +4,7 @@
 #include "model_support.hpp"
 
 #include <rwkv/kernels/int8_matmul.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 
 #include <catch2/catch.hpp>
 

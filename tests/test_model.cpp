@@ -2,7 +2,7 @@
 // short text, determinism, and gradient checkpointing.
 #include "model_support.hpp"
 
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 #include <rwkv/optimizer.hpp>
 
 #include <catch2/catch.hpp>

@@ -5,7 +5,7 @@
 #include "test_support.hpp"
 
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 #include <rwkv/optimizer.hpp>
 
 #include <catch2/catch.hpp>

@@ -4,7 +4,7 @@
 
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/evaluate.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -2,7 +2,7 @@
 // and the central finite-difference helper used by every backward check.
 #pragma once
 
-#include <rwkv/views.hpp>
+#include <rwkv/core/views.hpp>
 
 #include <Kokkos_Core.hpp>
 

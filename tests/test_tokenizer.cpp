@@ -2,7 +2,7 @@
 // scripts/setup.sh installs: missing, these tests fail) and on small files written here; RWKV World
 // on a small vocab written here in the rwkv_vocab_v20230424.txt format. Round trips on all three.
 #include <rwkv/tokenizer.hpp>
-#include <rwkv/unicode.hpp>
+#include <rwkv/core/unicode.hpp>
 
 #include "temp_dir.hpp"
 

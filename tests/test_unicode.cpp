@@ -1,6 +1,6 @@
 // UTF-8 decoding and encoding, and the letter / number / white space classes of the BPE
 // pre-tokenizer, against facts from the Unicode standard.
-#include <rwkv/unicode.hpp>
+#include <rwkv/core/unicode.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 #include "test_support.hpp"
 
-#include <rwkv/vector_math.hpp>
+#include <rwkv/core/vector_math.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -7,8 +7,8 @@
 
 #include <rwkv/config.hpp>
 #include <rwkv/optimizer.hpp>
-#include <rwkv/rnn_state.hpp>
-#include <rwkv/weights_v4.hpp>
+#include <rwkv/v4/state.hpp>
+#include <rwkv/v4/weights.hpp>
 
 #include <Kokkos_Core.hpp>
 

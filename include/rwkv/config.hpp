@@ -15,7 +15,7 @@ struct ModelConfig {
   int n_embd = 512;
   int dim_ffn = 0;  // 0 = 4 * n_embd
   int vocab_size = 256;
-  // Add the 2D position channels of image tokens (image/position.hpp) to their embeddings, before
+  // Add the 2D position channels of image tokens (kernels/position_channels.hpp) to their embeddings, before
   // ln0; needs n_embd >= 66. Stored in checkpoints as attribute image_positions.
   bool image_positions = false;
 

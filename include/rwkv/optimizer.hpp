@@ -3,9 +3,9 @@
 // time_decay learns at 2x and time_first at 3x the rate (RWKV-LM's lr_2x / lr_3x groups).
 #pragma once
 
-#include <rwkv/instantiate.hpp>
-#include <rwkv/views.hpp>
-#include <rwkv/weights_v4.hpp>
+#include <rwkv/core/instantiate.hpp>
+#include <rwkv/core/views.hpp>
+#include <rwkv/v4/weights.hpp>
 
 #include <string>
 #include <vector>

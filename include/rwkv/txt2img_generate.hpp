@@ -15,7 +15,7 @@
 #include <rwkv/image/rgb_image.hpp>
 #include <rwkv/image/sequence.hpp>
 #include <rwkv/kernels/sampling.hpp>
-#include <rwkv/model_v4.hpp>
+#include <rwkv/v4/model.hpp>
 
 #include <cstdint>
 #include <functional>

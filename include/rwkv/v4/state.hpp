@@ -1,0 +1,66 @@
+// The RNN-mode state of an RWKV-4 model for S independent sequences ("slots"): per layer the
+// attention's token-shift input (att_shift: ln1 output of the last token), the WKV state (aa, bb,
+// pp: kernels/wkv.hpp) and the channel mix's token-shift input (ffn_shift), each [S, C]. All of
+// it lives in one view [L, 5, S, C], the layout the HDF5 state files store (checkpoint.hpp).
+#pragma once
+
+#include <rwkv/config.hpp>
+#include <rwkv/core/views.hpp>
+#include <rwkv/kernels/wkv.hpp>
+
+#include <Kokkos_Core.hpp>
+
+namespace rwkv {
+
+template <class ExecSpace, class Scalar>
+class RnnState {
+ public:
+  // The five parts of a layer, in storage order.
+  enum Part : int { att_shift_part = 0, aa_part = 1, bb_part = 2, pp_part = 3, ffn_shift_part = 4 };
+  static constexpr int parts = 5;
+  using Data = Kokkos::View<Scalar****, Kokkos::LayoutRight, typename ExecSpace::memory_space>;
+
+  RnnState() = default;
+  // A fresh state (every slot empty).
+  RnnState(const ModelConfig& config, int slots, const ExecSpace& space = ExecSpace())
+      : data_("rnn_state", config.n_layer, parts, slots, config.n_embd) {
+    reset(space);
+  }
+
+  int layers() const { return int(data_.extent(0)); }
+  int slots() const { return int(data_.extent(2)); }
+  int n_embd() const { return int(data_.extent(3)); }
+  const Data& data() const { return data_; }
+
+  Matrix<ExecSpace, Scalar> part(int layer, Part p) const {
+    return Kokkos::subview(data_, layer, int(p), Kokkos::ALL, Kokkos::ALL);
+  }
+  Matrix<ExecSpace, Scalar> att_shift(int layer) const { return part(layer, att_shift_part); }
+  Matrix<ExecSpace, Scalar> ffn_shift(int layer) const { return part(layer, ffn_shift_part); }
+  WkvState<ExecSpace, Scalar> wkv(int layer) const {
+    WkvState<ExecSpace, Scalar> s;
+    s.aa = part(layer, aa_part);
+    s.bb = part(layer, bb_part);
+    s.pp = part(layer, pp_part);
+    return s;
+  }
+
+  // Empties slot `slot` (all slots when slot < 0): zero shifts, the empty WKV state.
+  void reset(const ExecSpace& space, int slot = -1) const {
+    const auto d = data_;
+    const int first = slot < 0 ? 0 : slot, count = slot < 0 ? slots() : 1;
+    const int L = layers(), C = n_embd();
+    const Scalar empty = Scalar(wkv_empty_exponent);
+    Kokkos::parallel_for(
+        "rwkv::RnnState::reset", Kokkos::RangePolicy<ExecSpace>(space, 0, L * parts * count), KOKKOS_LAMBDA(int i) {
+          const int l = i / (parts * count), p = (i / count) % parts, s = first + i % count;
+          const Scalar value = p == pp_part ? empty : Scalar(0);
+          for (int c = 0; c < C; ++c) d(l, p, s, c) = value;
+        });
+  }
+
+ private:
+  Data data_;
+};
+
+}  // namespace rwkv

@@ -1,0 +1,504 @@
+// Picking the next token from logits z [rows, V] on the device, one independent row per sequence.
+// Only token ids (and the host-made uniform numbers) cross between host and device; logits never do.
+//   z'[t] = z[t] - (presence + frequency * count[t])   where count[t] > 0    (ChatRWKV's penalties)
+//   temperature T = 0: the token is argmax z' (the lowest id among equal maxima); no filter applies.
+//   w[t] = exp((z'[t] - max z') / T),  S = sum w,  p[t] = w[t] / S          (w = 1 at the max)
+//   top-k:   keep p[t] >= the k-th largest p
+//   top-p:   keep p[t] >= tau, tau the largest value with sum_{p[u] >= tau} p[u] >= top_p
+//            (the smallest set of most probable tokens holding top_p of the mass)
+//   top-p-x: also keep p[t] > top_p_x where top-p drops it
+//   top-a:   keep p[t] >= min(max p, top_a * (max p)^top_a_power)     (RWKV's top-a: power 2;
+//            the min matters only for top_a > 1 or a power below 1)
+// Every filter looks at the same p (after the temperature, as Hugging Face's samplers do; ChatRWKV
+// filters the T = 1 distribution and applies T afterwards); a token stays when every enabled filter
+// keeps it, which the most probable token always does. The kept p are renormalized, and a uniform
+// u in [0, 1) picks the token by the inverse of their cumulative sum.
+// Ties: each filter is a threshold on the probability value, so tokens of equal p are kept or dropped
+// together: top-k keeps more than k tokens, and top-p more than the smallest set, exactly when equal
+// probabilities straddle the boundary. The kept set never depends on token order.
+// Thresholds: by bisection over the bit patterns of w in [0, 1] (non-negative doubles order as their
+// bits) with team-parallel reductions over V; no sort. One team per row; w lives in a caller-provided
+// double scratch [rows, V], allocated once. All arithmetic is in double, whatever the logits' Scalar.
+// Determinism: the same logits and uniform give the same token on the same space and team size
+// (Kokkos reduces a team in a fixed order; a team size change could move a top-p boundary that lies
+// within rounding of top_p, nothing else).
+#pragma once
+
+#include <rwkv/core/instantiate.hpp>
+#include <rwkv/core/kokkos_compat.hpp>
+#include <rwkv/core/views.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace rwkv {
+
+struct SamplerConfig {
+  double temperature = 1.0;  // 0: greedy
+  int top_k = 0;             // 0: off
+  double top_p = 1.0;        // 1: off
+  double top_a = 0.0;        // 0: off
+  double top_a_power = 2.0;
+  double top_p_x = 0.0;  // 0: off
+  double presence_penalty = 0.0;
+  double frequency_penalty = 0.0;
+};
+
+// Throws std::invalid_argument naming the field and its value: temperature negative or not finite,
+// top_k < 0, top_p outside (0, 1], top_a negative or not finite, top_a_power not positive or not
+// finite, top_p_x outside [0, 1), a penalty not finite.
+void validate(const SamplerConfig& config);
+
+// A seeded stream of uniform numbers in [0, 1) with 53 random bits: the n-th number is SplitMix64's
+// output for (seed, n), so (seed, position) alone restores a stream.
+class UniformStream {
+ public:
+  explicit UniformStream(std::uint64_t seed = 0, std::uint64_t position = 0) : seed_(seed), position_(position) {}
+  double next();
+  std::uint64_t seed() const { return seed_; }
+  std::uint64_t position() const { return position_; }
+
+ private:
+  std::uint64_t seed_, position_;
+};
+
+namespace detail {
+
+KOKKOS_INLINE_FUNCTION std::uint64_t bits_of(double x) {
+  union {
+    double d;
+    std::uint64_t u;
+  } v{x};
+  return v.u;
+}
+
+KOKKOS_INLINE_FUNCTION double double_of(std::uint64_t u) {
+  union {
+    std::uint64_t u;
+    double d;
+  } v{u};
+  return v.d;
+}
+
+// What one pass of the threshold search learns about a value tau: the number and the mass of the
+// weights >= tau, the smallest of those (2 if none: weights are at most 1) and the largest weight
+// below tau (-1 if none).
+struct ThresholdScan {
+  double mass;
+  int count;
+  double above, below;
+};
+
+// A Kokkos reducer (the interface of Kokkos::MinMax) for ThresholdScan, so that a pass is one reduction.
+struct ThresholdReducer {
+  using reducer = ThresholdReducer;
+  using value_type = ThresholdScan;
+  using result_view_type = Kokkos::View<value_type, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
+
+  result_view_type value;
+
+  KOKKOS_INLINE_FUNCTION explicit ThresholdReducer(value_type& v) : value(&v) {}
+  KOKKOS_INLINE_FUNCTION void join(value_type& dest, const value_type& src) const {
+    dest.mass += src.mass;
+    dest.count += src.count;
+    dest.above = min_of(dest.above, src.above);
+    dest.below = max_of(dest.below, src.below);
+  }
+  // Kokkos 3 also joins through volatile references.
+  KOKKOS_INLINE_FUNCTION void join(volatile value_type& dest, const volatile value_type& src) const {
+    dest.mass = dest.mass + src.mass;
+    dest.count = dest.count + src.count;
+    dest.above = min_of<double>(dest.above, src.above);
+    dest.below = max_of<double>(dest.below, src.below);
+  }
+  KOKKOS_INLINE_FUNCTION void init(value_type& v) const { v = value_type{0.0, 0, 2.0, -1.0}; }
+  KOKKOS_INLINE_FUNCTION value_type& reference() const { return *value.data(); }
+  KOKKOS_INLINE_FUNCTION result_view_type view() const { return value; }
+  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
+};
+
+// The largest weight tau of the row for which feasible(scan of tau) holds, by bisection over the bit
+// patterns of [0, 1]. feasible must be monotone and hold for the whole row. Each pass snaps the
+// bounds to weights that occur (the same set, so the same answer): about log2 of the number of
+// distinct weights in range passes instead of 62.
+template <class Team, class Row, class Feasible>
+KOKKOS_INLINE_FUNCTION double largest_feasible_weight(const Team& team, const Row& w, int V, const Feasible& feasible) {
+  // Invariant: feasible at double_of(lo) (at 0 by definition: the whole row), not at double_of(hi).
+  std::uint64_t lo = 0, hi = bits_of(1.0) + 1;
+  while (hi - lo > 1) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    const double tau = double_of(mid);
+    ThresholdScan scan;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(team, V),
+        [&](int t, ThresholdScan& acc) {
+          const double x = w(t);
+          if (x >= tau) {
+            acc.mass += x;
+            acc.count += 1;
+            acc.above = min_of(acc.above, x);
+          } else {
+            acc.below = max_of(acc.below, x);
+          }
+        },
+        ThresholdReducer(scan));
+    if (feasible(scan)) {
+      lo = bits_of(scan.above);  // the same set as tau
+    } else {
+      // Every value in (below, tau] gives the same set as tau. Rounding can make the whole row look
+      // infeasible for top_p close to 1, with nothing below tau: then plain bisection.
+      hi = scan.below >= 0 ? bits_of(scan.below) + 1 : mid;
+    }
+  }
+  return double_of(lo);
+}
+
+// The draw sums the kept weights in 256 interleaved chunks (chunk c: t = c, c + 256, ...), each in
+// order, then the chunks in order: the same bits for any team size, and the token found by walking
+// the same sums, so it always has a kept, positive weight. Also the order of the inverse CDF.
+inline constexpr int sampling_chunks = 256;
+
+template <class ExecSpace>
+struct UniformFromView {
+  Kokkos::View<const double*, Kokkos::LayoutRight, typename ExecSpace::memory_space> u;
+  KOKKOS_INLINE_FUNCTION double operator()(int row) const { return u(row); }
+};
+
+struct UniformValue {
+  double u;
+  KOKKOS_INLINE_FUNCTION double operator()(int) const { return u; }
+};
+
+// Writes tokens[r] when tokens is not empty and probs[r, :] when probs is not empty.
+template <class ExecSpace, class Scalar, class Uniform>
+void sample_rows(const ExecSpace& space, const Vector<ExecSpace, int>& tokens, const Matrix<ExecSpace, Scalar>& probs,
+                 ConstMatrix<ExecSpace, Scalar> logits, ConstMatrix<ExecSpace, int> counts, const SamplerConfig& config,
+                 const Uniform& uniform, const Matrix<ExecSpace, double>& weights) {
+  const int rows = int(logits.extent(0));
+  const int V = int(logits.extent(1));
+  const bool penalize = counts.extent(0) > 0 && (config.presence_penalty != 0 || config.frequency_penalty != 0);
+  const double presence = config.presence_penalty, frequency = config.frequency_penalty;
+  const double temperature = config.temperature;
+  const int top_k = config.top_k < V ? config.top_k : 0;
+  const double top_p = config.top_p, top_p_x = config.top_p_x, top_a = config.top_a;
+  const double top_a_exponent = 1 - config.top_a_power;
+  const bool draw = tokens.extent(0) > 0, write_probs = probs.extent(0) > 0;
+  constexpr int chunks = sampling_chunks;
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  using Team = typename Policy::member_type;
+  using Partials = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+  // AUTO: one thread per team (row) on the host, where a team's ~40 barriers per row cost more than
+  // they save when cores are shared; a block per row on GPUs.
+  Policy policy(space, rows, Kokkos::AUTO);
+  policy.set_scratch_size(0, Kokkos::PerTeam(Partials::shmem_size(chunks)));
+  Kokkos::parallel_for(
+      "rwkv::sample_tokens", policy, KOKKOS_LAMBDA(const Team& team) {
+        const int row = team.league_rank();
+        const auto w = Kokkos::subview(weights, row, Kokkos::ALL);
+        // z' goes into w first: every later pass reads these stored values, so the max found here
+        // equals the element it came from bit for bit.
+        double z_max;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, V),
+            [&](int t, double& acc) {
+              double z = double(logits(row, t));
+              if (penalize && counts(row, t) > 0) z -= presence + frequency * double(counts(row, t));
+              w(t) = z;
+              acc = max_of(acc, z);
+            },
+            Kokkos::Max<double>(z_max));
+        team.team_barrier();
+        if (temperature == 0) {
+          int best;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, V),
+              [&](int t, int& acc) {
+                if (w(t) == z_max) acc = min_of(acc, t);
+              },
+              Kokkos::Min<int>(best));
+          if (draw) Kokkos::single(Kokkos::PerTeam(team), [&]() { tokens(row) = best; });
+          if (write_probs)
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(team, V),
+                                 [&](int t) { probs(row, t) = Scalar(t == best ? 1 : 0); });
+          return;
+        }
+        double total;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, V),
+            [&](int t, double& acc) {
+              const double x = kmath::exp((w(t) - z_max) / temperature);
+              w(t) = x;
+              acc += x;
+            },
+            total);
+        team.team_barrier();
+
+        // Thresholds on w = p * total.
+        double tau_k = 0, tau_p = 0, tau_a = 0;
+        if (top_k > 0) {
+          tau_k = largest_feasible_weight(team, w, V, [&](const ThresholdScan& scan) { return scan.count >= top_k; });
+        }
+        if (top_p < 1) {
+          const double needed = top_p * total;
+          tau_p = largest_feasible_weight(team, w, V, [&](const ThresholdScan& scan) { return scan.mass >= needed; });
+        }
+        const bool use_top_p_x = top_p_x > 0;
+        const double tau_x = top_p_x * total;
+        // p < a * p_max^k  <=>  w < a * S^(1 - k), since p_max = 1 / S; capped at the max's w = 1.
+        if (top_a > 0) tau_a = min_of(1.0, top_a * kmath::exp(top_a_exponent * kmath::log(total)));
+        auto kept = [&](double x) { return x >= tau_k && x >= tau_a && (x >= tau_p || (use_top_p_x && x > tau_x)); };
+
+        Partials partial(team.team_scratch(0), chunks);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, chunks), [&](int c) {
+          double s = 0;
+          for (int t = c; t < V; t += chunks)
+            if (kept(w(t))) s += w(t);
+          partial(c) = s;
+        });
+        team.team_barrier();
+        double kept_total;
+        Kokkos::single(
+            Kokkos::PerTeam(team),
+            [&](double& sum) {
+              double s = 0;
+              for (int c = 0; c < chunks; ++c) s += partial(c);
+              sum = s;
+              if (!draw) return;
+              const double target = uniform(row) * s;
+              // The chunk where the running sum passes target; if rounding put target at the very
+              // end, the last chunk with mass and its last token.
+              int pick = 0;
+              double before = 0, pick_before = 0;
+              for (int c = 0; c < chunks; ++c) {
+                if (partial(c) > 0) {
+                  pick = c;
+                  pick_before = before;
+                }
+                const double after = before + partial(c);
+                if (after > target) break;
+                before = after;
+              }
+              int token = pick;
+              double run = 0;  // adds what the chunk's partial added, in the same order
+              for (int t = pick; t < V; t += chunks) {
+                if (!kept(w(t)) || !(w(t) > 0)) continue;
+                run += w(t);
+                token = t;
+                if (pick_before + run > target) break;
+              }
+              tokens(row) = token;
+            },
+            kept_total);
+        if (write_probs) {
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, V), [&](int t) {
+            probs(row, t) = Scalar(kept(w(t)) ? w(t) / kept_total : 0.0);
+          });
+        }
+      });
+}
+
+// Throws std::invalid_argument(message) unless ok: the entry points' shape checks.
+void require(bool ok, const char* message);
+
+template <class ExecSpace, class Scalar>
+void check_shapes(const char* message, ConstMatrix<ExecSpace, Scalar> logits, ConstMatrix<ExecSpace, int> counts,
+                  const Matrix<ExecSpace, double>& weights) {
+  const std::size_t rows = logits.extent(0), V = logits.extent(1);
+  require(V > 0 && weights.extent(0) >= rows && weights.extent(1) == V &&
+              (counts.extent(0) == 0 || (counts.extent(0) == rows && counts.extent(1) == V)),
+          message);
+}
+
+}  // namespace detail
+
+// probs[r, t]: the probability the draw gives token t in row r, after penalties, temperature and
+// every filter, renormalized (0 for a dropped token; at temperature 0, 1 for the greedy token).
+// counts [rows, V] or empty (no penalties); weights: scratch [rows, V].
+template <class ExecSpace, class Scalar>
+void sampling_probabilities(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& probs,
+                            ConstMatrix<ExecSpace, Scalar> logits, ConstMatrix<ExecSpace, int> counts,
+                            const SamplerConfig& config, const Matrix<ExecSpace, double>& weights) {
+  validate(config);
+  detail::check_shapes<ExecSpace, Scalar>(
+      "sampling_probabilities: need logits [rows, V > 0], probs [rows, V], counts [rows, V] or empty, "
+      "weights [>= rows, V]",
+      logits, counts, weights);
+  detail::require(probs.extent(0) == logits.extent(0) && probs.extent(1) == logits.extent(1),
+                  "sampling_probabilities: probs must have the shape of logits");
+  detail::sample_rows(space, Vector<ExecSpace, int>(), probs, logits, counts, config, detail::UniformValue{0.0},
+                      weights);
+}
+
+// tokens[r]: the token drawn for row r with uniforms[r] in [0, 1). Rows are independent sequences
+// (continuous batching); all share the config. counts [rows, V] or empty; weights: scratch [rows, V].
+template <class ExecSpace, class Scalar>
+void sample_tokens(const ExecSpace& space, const Vector<ExecSpace, int>& tokens, ConstMatrix<ExecSpace, Scalar> logits,
+                   ConstMatrix<ExecSpace, int> counts, const SamplerConfig& config,
+                   ConstVector<ExecSpace, double> uniforms, const Matrix<ExecSpace, double>& weights) {
+  validate(config);
+  detail::check_shapes<ExecSpace, Scalar>(
+      "sample_tokens: need logits [rows, V > 0], counts [rows, V] or empty, weights [>= rows, V]", logits, counts,
+      weights);
+  detail::require(tokens.extent(0) >= logits.extent(0) && uniforms.extent(0) >= logits.extent(0),
+                  "sample_tokens: tokens and uniforms need one element per row");
+  detail::sample_rows(space, tokens, Matrix<ExecSpace, Scalar>(), logits, counts, config,
+                      detail::UniformFromView<ExecSpace>{uniforms}, weights);
+}
+
+// One sequence: the token drawn with uniform in [0, 1), copied to the host (the only transfer).
+// counts [V] or empty; weights: scratch [V]; token: device scratch of one element.
+template <class ExecSpace, class Scalar>
+int sample_token(const ExecSpace& space, ConstVector<ExecSpace, Scalar> logits, ConstVector<ExecSpace, int> counts,
+                 const SamplerConfig& config, double uniform, const Vector<ExecSpace, double>& weights,
+                 const Vector<ExecSpace, int>& token) {
+  validate(config);
+  const std::size_t V = logits.extent(0);
+  detail::require(V > 0 && (counts.extent(0) == 0 || counts.extent(0) == V) && weights.extent(0) == V &&
+                      token.extent(0) > 0 && uniform >= 0 && uniform < 1,
+                  "sample_token: need logits [V > 0], counts [V] or empty, weights [V], token [>= 1], "
+                  "uniform in [0, 1)");
+  // The same memory seen as one-row matrices.
+  const ConstMatrix<ExecSpace, Scalar> logits_rows(logits.data(), 1, V);
+  const ConstMatrix<ExecSpace, int> count_rows(counts.data(), counts.extent(0) > 0 ? 1 : 0, counts.extent(0));
+  const Matrix<ExecSpace, double> weight_rows(weights.data(), 1, V);
+  detail::sample_rows(space, token, Matrix<ExecSpace, Scalar>(), logits_rows, count_rows, config,
+                      detail::UniformValue{uniform}, weight_rows);
+  int chosen;
+  Kokkos::deep_copy(space, Kokkos::View<int, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(&chosen),
+                    Kokkos::subview(token, 0));
+  space.fence();
+  return chosen;
+}
+
+// counts[token] += 1: the history the penalties read, kept on the device.
+template <class ExecSpace>
+void record_token(const ExecSpace& space, const Vector<ExecSpace, int>& counts, int token) {
+  Kokkos::parallel_for(
+      "rwkv::record_token", Kokkos::RangePolicy<ExecSpace>(space, 0, 1), KOKKOS_LAMBDA(int) { counts(token) += 1; });
+}
+
+// counts[r, tokens[r]] += 1 for every row r.
+template <class ExecSpace>
+void record_tokens(const ExecSpace& space, const Matrix<ExecSpace, int>& counts, ConstVector<ExecSpace, int> tokens) {
+  Kokkos::parallel_for(
+      "rwkv::record_tokens", Kokkos::RangePolicy<ExecSpace>(space, 0, int(tokens.extent(0))),
+      KOKKOS_LAMBDA(int r) { counts(r, tokens(r)) += 1; });
+}
+
+// Sampling for `slots` sequences side by side, with scratch allocated once. Each slot has its own
+// token counts (every sampled token is recorded; the penalties read them) and its own stream of
+// uniforms, slot s seeded with seed + s until restart() reseeds it.
+template <class ExecSpace, class Scalar>
+class Sampler {
+ public:
+  Sampler(const ExecSpace& space, int vocab_size, const SamplerConfig& config, std::uint64_t seed, int slots = 1);
+
+  // The next token of the sequence in `slot` from its logits [V].
+  int sample(ConstVector<ExecSpace, Scalar> logits, int slot = 0);
+  // The next token of every slot from logits [slots, V]: one kernel, one copy of `slots` ids.
+  std::vector<int> sample_batch(ConstMatrix<ExecSpace, Scalar> logits);
+
+  // A new sequence in the slot: no tokens counted, the stream reseeded.
+  void restart(int slot, std::uint64_t seed);
+  const SamplerConfig& config() const { return config_; }
+  void set_config(const SamplerConfig& config);
+  // Saving and restoring a stream continues a generation exactly.
+  const UniformStream& stream(int slot) const { return streams_.at(std::size_t(slot)); }
+  void set_stream(int slot, const UniformStream& stream) { streams_.at(std::size_t(slot)) = stream; }
+  // Token counts [slots, V]; a caller may add a prompt's tokens.
+  const Matrix<ExecSpace, int>& counts() const { return counts_; }
+
+ private:
+  ExecSpace space_;
+  SamplerConfig config_;
+  int vocab_size_;
+  std::vector<UniformStream> streams_;
+  Matrix<ExecSpace, int> counts_;
+  Matrix<ExecSpace, double> weights_;
+  Vector<ExecSpace, int> tokens_;
+  Vector<ExecSpace, double> uniforms_;
+  typename Vector<ExecSpace, int>::host_mirror_type tokens_host_;
+  typename Vector<ExecSpace, double>::host_mirror_type uniforms_host_;
+};
+
+template <class ExecSpace, class Scalar>
+Sampler<ExecSpace, Scalar>::Sampler(const ExecSpace& space, int vocab_size, const SamplerConfig& config,
+                                    std::uint64_t seed, int slots)
+    : space_(space),
+      config_(config),
+      vocab_size_(vocab_size),
+      counts_("rwkv::Sampler::counts", slots, vocab_size),
+      weights_(Kokkos::view_alloc(Kokkos::WithoutInitializing, "rwkv::Sampler::weights"), slots, vocab_size),
+      tokens_("rwkv::Sampler::tokens", slots),
+      uniforms_("rwkv::Sampler::uniforms", slots),
+      tokens_host_(Kokkos::create_mirror_view(tokens_)),
+      uniforms_host_(Kokkos::create_mirror_view(uniforms_)) {
+  detail::require(vocab_size > 0 && slots > 0, "Sampler: vocab_size and slots must be positive");
+  validate(config);
+  for (int s = 0; s < slots; ++s) streams_.emplace_back(seed + std::uint64_t(s));
+}
+
+template <class ExecSpace, class Scalar>
+int Sampler<ExecSpace, Scalar>::sample(ConstVector<ExecSpace, Scalar> logits, int slot) {
+  detail::require(slot >= 0 && std::size_t(slot) < streams_.size(), "Sampler::sample: slot out of range");
+  detail::require(logits.extent(0) == std::size_t(vocab_size_), "Sampler::sample: logits must have vocab_size elements");
+  const auto row = [&](const auto& m) { return Kokkos::subview(m, slot, Kokkos::ALL); };
+  const int token = sample_token<ExecSpace, Scalar>(space_, logits, row(counts_), config_, streams_[std::size_t(slot)].next(),
+                                 row(weights_), Kokkos::subview(tokens_, Kokkos::make_pair(slot, slot + 1)));
+  record_token(space_, row(counts_), token);
+  return token;
+}
+
+template <class ExecSpace, class Scalar>
+std::vector<int> Sampler<ExecSpace, Scalar>::sample_batch(ConstMatrix<ExecSpace, Scalar> logits) {
+  const int slots = int(streams_.size());
+  detail::require(logits.extent(0) == std::size_t(slots) && logits.extent(1) == std::size_t(vocab_size_),
+                  "Sampler::sample_batch: logits must be [slots, vocab_size]");
+  for (int s = 0; s < slots; ++s) uniforms_host_(s) = streams_[std::size_t(s)].next();
+  Kokkos::deep_copy(space_, uniforms_, uniforms_host_);
+  sample_tokens<ExecSpace, Scalar>(space_, tokens_, logits, counts_, config_, uniforms_, weights_);
+  record_tokens(space_, counts_, tokens_);
+  Kokkos::deep_copy(space_, tokens_host_, tokens_);
+  space_.fence();
+  return std::vector<int>(tokens_host_.data(), tokens_host_.data() + slots);
+}
+
+template <class ExecSpace, class Scalar>
+void Sampler<ExecSpace, Scalar>::restart(int slot, std::uint64_t seed) {
+  detail::require(slot >= 0 && std::size_t(slot) < streams_.size(), "Sampler::restart: slot out of range");
+  Kokkos::deep_copy(space_, Kokkos::subview(counts_, slot, Kokkos::ALL), 0);
+  streams_[std::size_t(slot)] = UniformStream(seed);
+}
+
+template <class ExecSpace, class Scalar>
+void Sampler<ExecSpace, Scalar>::set_config(const SamplerConfig& config) {
+  validate(config);
+  config_ = config;
+}
+
+#define RWKV_SAMPLING_INSTANTIATE(PREFIX, SPACE, SCALAR)                                                             \
+  PREFIX template void sampling_probabilities<SPACE, SCALAR>(const SPACE&, const Matrix<SPACE, SCALAR>&,            \
+                                                             ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, int>,   \
+                                                             const SamplerConfig&, const Matrix<SPACE, double>&);   \
+  PREFIX template void sample_tokens<SPACE, SCALAR>(const SPACE&, const Vector<SPACE, int>&,                        \
+                                                    ConstMatrix<SPACE, SCALAR>, ConstMatrix<SPACE, int>,            \
+                                                    const SamplerConfig&, ConstVector<SPACE, double>,               \
+                                                    const Matrix<SPACE, double>&);                                  \
+  PREFIX template int sample_token<SPACE, SCALAR>(const SPACE&, ConstVector<SPACE, SCALAR>, ConstVector<SPACE, int>, \
+                                                  const SamplerConfig&, double, const Vector<SPACE, double>&,       \
+                                                  const Vector<SPACE, int>&);                                       \
+  PREFIX template class Sampler<SPACE, SCALAR>;
+
+// The kernels that do not depend on the scalar; SCALAR is unused.
+#define RWKV_TOKEN_COUNTS_INSTANTIATE(PREFIX, SPACE, SCALAR)                                    \
+  PREFIX template void record_token<SPACE>(const SPACE&, const Vector<SPACE, int>&, int);      \
+  PREFIX template void record_tokens<SPACE>(const SPACE&, const Matrix<SPACE, int>&, ConstVector<SPACE, int>);
+
+#define RWKV_SAMPLING_EXTERN(SPACE, SCALAR) RWKV_SAMPLING_INSTANTIATE(extern, SPACE, SCALAR)
+RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_SAMPLING_EXTERN)
+#undef RWKV_SAMPLING_EXTERN
+#define RWKV_TOKEN_COUNTS_EXTERN(SPACE, SCALAR) RWKV_TOKEN_COUNTS_INSTANTIATE(extern, SPACE, SCALAR)
+RWKV_FOR_EACH_SPACE(RWKV_TOKEN_COUNTS_EXTERN, int)
+#undef RWKV_TOKEN_COUNTS_EXTERN
+
+}  // namespace rwkv
