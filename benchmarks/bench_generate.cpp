@@ -1,5 +1,5 @@
-// RNN-mode inference speed of Model<v4> with random weights, each rate against its floor measured
-// in the same run:
+// RNN-mode inference speed of a model (--arch, default v4) with random weights, each rate against
+// its floor measured in the same run:
 //   step (one sequence, one token): every weight is read once per token, so the floor is
 //     read bandwidth / bytes of weights per token, in float32 and in int8;
 //   batched step (S sequences): the same weights serve S tokens;
@@ -14,7 +14,7 @@
 #include "measure.hpp"
 #include "bench_cli.hpp"
 
-#include <rwkv/v4/model.hpp>
+#include <rwkv/arch.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -29,6 +29,7 @@ using bench::Clock;
 using bench::seconds_since;
 
 struct Options {
+  std::string arch = "v4";
   ModelConfig config{12, 768, 0, 50277};
   int prompt = 512, steps = 32, slots = 8, threads = 0;
 };
@@ -98,10 +99,11 @@ void time_in_turns(const std::vector<PairedStep*>& steps, int rounds) {
     for (PairedStep* s : steps) s->time_once();
 }
 
+template <class Version>
 int run(const Options& o) {
-  Model<v4, Space, float> model(o.config, inference_only);
+  Model<Version, Space, float> model(o.config, inference_only);
   bench::fill_uniform(model.weights().flat, -0.05f, 0.05f);
-  Model<v4, Space, float> int8_model(o.config, inference_only);
+  Model<Version, Space, float> int8_model(o.config, inference_only);
   Kokkos::deep_copy(int8_model.weights().flat, model.weights().flat);
   int8_model.quantize_int8();
   const double float_bytes = double(model.step_weight_bytes()), int8_bytes = double(int8_model.step_weight_bytes());
@@ -153,6 +155,7 @@ int main(int argc, char** argv) {
     namespace po = bench::po;
     po::options_description d("options");
     d.add_options()
+        ("arch", po::value(&o.arch)->default_value("v4"), "architecture: v4")
         ("n-layer", po::value(&o.config.n_layer)->default_value(12), "layers")
         ("n-embd", po::value(&o.config.n_embd)->default_value(768), "width C")
         ("vocab", po::value(&o.config.vocab_size)->default_value(50277), "vocabulary")
@@ -162,7 +165,8 @@ int main(int argc, char** argv) {
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
     const auto vm = bench::parse(argc, argv, d, "usage: bench_generate [--n-layer L --n-embd C --vocab V --prompt T]");
     if (!vm) return 0;
+    arch_name(o.arch);  // an unknown one fails before Kokkos starts
     KokkosRuntime runtime(o.threads);
-    return run(o);
+    return with_arch(o.arch, [&](auto version) { return run<decltype(version)>(o); });
   });
 }

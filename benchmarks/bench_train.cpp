@@ -1,11 +1,11 @@
-// Training throughput of Model<v4> on random tokens, against the machine's FLOP floor measured
+// Training throughput of a model (--arch, default v4) on random tokens, against the machine's FLOP floor measured
 // in the same run: a step costs about 6 x (parameters outside the embedding) FLOPs per token, so
 // at the best sgemm rate `ceiling` the fastest possible rate is ceiling / (6 P) tokens/s.
 // Prints one JSON line (benchmarks/train_vs_pytorch.sh adds the PyTorch reference).
 #include "ceilings.hpp"
 #include "bench_cli.hpp"
 
-#include <rwkv/v4/model.hpp>
+#include <rwkv/arch.hpp>
 #include <rwkv/optimizer.hpp>
 
 #include <algorithm>
@@ -21,14 +21,16 @@ using bench::Clock;
 using bench::seconds_since;
 
 struct Options {
+  std::string arch = "v4";
   ModelConfig config{6, 512, 0, 256};
   int ctx_len = 256, batch = 8, steps = 5, warmup = 2, threads = 0, gemm_size = 2048;
   bool recompute = false;
 };
 
+template <class Version>
 int run(const Options& o) {
   const double ceiling = bench::sgemm_ceiling_gflops(o.gemm_size, 5);
-  Model<v4, Space, float> model(o.config, TrainingShape{o.batch, o.ctx_len, o.recompute});
+  Model<Version, Space, float> model(o.config, TrainingShape{o.batch, o.ctx_len, o.recompute});
   model.initialize(1);
   OptimizerConfig oc;
   oc.total_steps = o.warmup + o.steps;
@@ -56,10 +58,10 @@ int run(const Options& o) {
   const double non_embedding = double(parameter_count(model.specs()) - model.specs().front().size());
   const double floor_tokens_per_s = ceiling * 1e9 / (6.0 * non_embedding);
   std::printf(
-      "{\"impl\":\"rwkv-kokkos\",\"space\":\"%s\",\"threads\":%d,\"n_layer\":%d,\"n_embd\":%d,\"vocab\":%d,\"ctx_len\":%d,"
+      "{\"impl\":\"rwkv-kokkos\",\"arch\":\"%s\",\"space\":\"%s\",\"threads\":%d,\"n_layer\":%d,\"n_embd\":%d,\"vocab\":%d,\"ctx_len\":%d,"
       "\"batch\":%d,\"recompute\":%s,\"non_embedding_params\":%.0f,\"step_ms\":%.2f,\"tokens_per_s\":%.1f,"
       "\"sgemm_ceiling_gflops\":%.1f,\"floor_tokens_per_s\":%.1f,\"fraction_of_floor\":%.3f}\n",
-      Space::name(), Space().concurrency(), o.config.n_layer, o.config.n_embd, o.config.vocab_size, o.ctx_len, o.batch,
+      Version::name, Space::name(), Space().concurrency(), o.config.n_layer, o.config.n_embd, o.config.vocab_size, o.ctx_len, o.batch,
       o.recompute ? "true" : "false", non_embedding, 1e3 * elapsed / o.steps, tokens_per_s, ceiling, floor_tokens_per_s,
       tokens_per_s / floor_tokens_per_s);
   return 0;
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
     namespace po = bench::po;
     po::options_description d("options");
     d.add_options()
+        ("arch", po::value(&o.arch)->default_value("v4"), "architecture: v4")
         ("n-layer", po::value(&o.config.n_layer)->default_value(6), "layers")
         ("n-embd", po::value(&o.config.n_embd)->default_value(512), "width C")
         ("vocab", po::value(&o.config.vocab_size)->default_value(256), "vocabulary")
@@ -85,7 +88,8 @@ int main(int argc, char** argv) {
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
     const auto vm = bench::parse(argc, argv, d, "usage: bench_train [--n-layer L --n-embd C --vocab V --ctx-len T --batch B]");
     if (!vm) return 0;
+    arch_name(o.arch);  // an unknown one fails before Kokkos starts
     KokkosRuntime runtime(o.threads);
-    return run(o);
+    return with_arch(o.arch, [&](auto version) { return run<decltype(version)>(o); });
   });
 }

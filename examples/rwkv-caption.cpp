@@ -24,7 +24,6 @@ namespace {
 
 using namespace rwkv;
 using Space = Kokkos::DefaultExecutionSpace;
-using GenModel = Model<v4, Space, float>;
 using Clock = std::chrono::steady_clock;
 
 struct Options : cli::Txt2ImgProgramOptions {
@@ -49,8 +48,9 @@ std::string one_line(const std::string& caption) {
   return out;
 }
 
-int caption(Options o) {
-  const ModelConfig config = read_txt2img_config(o.model, o.generation.caption_bytes);
+template <class Version>
+int caption(const Options& o, const ModelConfig& config) {
+  using GenModel = Model<Version, Space, float>;
   // Every image is read before the model does any work: a bad path fails at once.
   std::vector<image::RgbImage> slots;
   for (const auto& path : o.images) slots.insert(slots.end(), std::size_t(o.n), image::resize_area(image::read_png(path)));
@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
     if (o.n < 1) throw std::invalid_argument("--n must be at least 1, got " + std::to_string(o.n));
     cli::check_txt2img_options(o);
     cli::KokkosRuntime runtime(o.threads);
-    return caption(o);
+    const ModelConfig config = read_txt2img_config(o.model, o.generation.caption_bytes);
+    return with_arch(config.arch, [&](auto version) { return caption<decltype(version)>(o, config); });
   });
 }

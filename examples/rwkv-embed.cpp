@@ -1,12 +1,12 @@
 // rwkv-embed: the RNN state after a text as a sentence embedding (the RWKV README's "free sentence
-// embedding"). The vector is, per layer, the WKV state's weighted mean of the values, aa / bb
-// (scale-free, unlike aa and bb alone), concatenated over layers: n_layer * n_embd numbers.
+// embedding"): state_embedding of the model's state (for RWKV-4, per layer the WKV state's
+// weighted mean of the values, concatenated over layers: n_layer * n_embd numbers).
 // Each line of --text-file is one text; the embeddings print one per line, or go to an HDF5
 // dataset "embedding" [texts, n_layer * n_embd].
 #include "cli.hpp"
 
+#include <rwkv/arch.hpp>
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/v4/model.hpp>
 #include <rwkv/tokenizer.hpp>
 
 #include <cstdio>
@@ -18,7 +18,6 @@ namespace {
 
 using namespace rwkv;
 using Space = Kokkos::DefaultExecutionSpace;
-using EmbedModel = Model<v4, Space, float>;
 
 struct Options {
   std::string model, text, text_file, tokenizer, out;
@@ -35,6 +34,7 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
+template <class EmbedModel>
 std::vector<float> embed(EmbedModel& model, const Tokenizer& tokenizer, const std::string& text) {
   const std::vector<Token> encoded = tokenizer.encode(text);
   if (encoded.empty()) throw std::invalid_argument("cannot embed an empty text");
@@ -43,21 +43,16 @@ std::vector<float> embed(EmbedModel& model, const Tokenizer& tokenizer, const st
     if (t >= model.config().vocab_size)
       throw std::invalid_argument("the text encodes to token " + std::to_string(t) + ", outside the model's " +
                                   std::to_string(model.config().vocab_size) + "-token vocabulary");
-  EmbedModel::TokenView tokens("text", ids.size());
+  typename EmbedModel::TokenView tokens("text", ids.size());
   Kokkos::deep_copy(tokens, Kokkos::View<const int*, Kokkos::HostSpace>(ids.data(), ids.size()));
   const auto state = model.new_state();
   model.infer(tokens, int(ids.size()), state);
-  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), state.data());
-  const int L = state.layers(), C = state.n_embd();
-  std::vector<float> v(std::size_t(L) * C);
-  for (int l = 0; l < L; ++l)
-    for (int c = 0; c < C; ++c)
-      v[std::size_t(l) * C + c] = host(l, EmbedModel::State::aa_part, 0, c) / host(l, EmbedModel::State::bb_part, 0, c);
-  return v;
+  return state_embedding(state, 0);
 }
 
-int run(const Options& o) {
-  const ModelConfig config = read_config(o.model);
+template <class Version>
+int run(const Options& o, const ModelConfig& config) {
+  using EmbedModel = Model<Version, Space, float>;
   const auto tokenizer = load_tokenizer(cli::tokenizer_spec(o.tokenizer, config.vocab_size));
   const std::vector<std::string> texts = o.text_file.empty() ? std::vector<std::string>{o.text} : read_lines(o.text_file);
   EmbedModel model(config, inference_only);
@@ -97,6 +92,7 @@ int main(int argc, char** argv) {
     if (!vm) return 0;
     if (o.text.empty() == o.text_file.empty()) throw std::invalid_argument("give exactly one of --text and --text-file");
     cli::KokkosRuntime runtime(o.threads);
-    return run(o);
+    const ModelConfig config = read_config(o.model);
+    return with_arch(config.arch, [&](auto version) { return run<decltype(version)>(o, config); });
   });
 }

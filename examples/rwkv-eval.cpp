@@ -2,10 +2,10 @@
 // float32 logits [T, V] of the first T tokens (for cross-checks against other implementations).
 #include "cli.hpp"
 
+#include <rwkv/arch.hpp>
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/data.hpp>
 #include <rwkv/evaluate.hpp>
-#include <rwkv/v4/model.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -16,7 +16,6 @@ namespace {
 
 using namespace rwkv;
 using Space = Kokkos::DefaultExecutionSpace;
-using EvalModel = Model<v4, Space, float>;
 
 struct Options {
   std::string model, data, dump_logits;
@@ -25,6 +24,7 @@ struct Options {
   bool int8 = false;
 };
 
+template <class EvalModel>
 void dump_logits(const std::string& path, EvalModel& model, const std::vector<std::int32_t>& inputs, int T) {
   typename EvalModel::TokenView tokens("tokens", model.shape().batch * T), targets("targets", model.shape().batch * T);
   auto host_tokens = Kokkos::create_mirror_view(tokens);
@@ -40,8 +40,9 @@ void dump_logits(const std::string& path, EvalModel& model, const std::vector<st
   save_float_matrix(path, "logits", std::size_t(T), std::size_t(V), values.data());
 }
 
-int evaluate(const Options& o) {
-  const ModelConfig config = read_config(o.model);
+template <class Version>
+int evaluate(const Options& o, const ModelConfig& config) {
+  using EvalModel = Model<Version, Space, float>;
   const TokenData data = load_tokens(o.data, config.vocab_size);
   const int T = o.ctx_len;
   const int B = o.dump_logits.empty() ? o.batch : 1;
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
     if (!vm) return 0;
     if (o.ctx_len <= 0 || o.batch <= 0) throw std::invalid_argument("--ctx-len and --batch must be positive");
     cli::KokkosRuntime runtime(o.threads);
-    return evaluate(o);
+    const ModelConfig config = read_config(o.model);
+    return with_arch(config.arch, [&](auto version) { return evaluate<decltype(version)>(o, config); });
   });
 }

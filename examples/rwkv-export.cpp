@@ -3,8 +3,8 @@
 // A bfloat16 or float16 export is a quarter of a float32 training checkpoint.
 #include "cli.hpp"
 
+#include <rwkv/arch.hpp>
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/v4/weights.hpp>
 
 #include <cstdio>
 #include <string>
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     if (dtype == WeightDtype::float64) throw std::invalid_argument("--dtype float64: export float32, float16 or bfloat16");
     if (in == out) throw std::invalid_argument("OUT.h5 is CKPT itself: write the export to another file");
     const ModelConfig config = read_config(in);
-    const std::vector<TensorSpec> specs = tensor_specs(v4{}, config);
+    const std::vector<TensorSpec> specs = tensor_specs(config);
     // In double: every stored dtype converts exactly, and the export rounds once.
     std::vector<double> weights(parameter_count(specs));
     load_weights(in, config, specs, weights.data());

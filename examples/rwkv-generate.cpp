@@ -5,9 +5,9 @@
 #include "cli.hpp"
 #include "sampling_options.hpp"
 
+#include <rwkv/arch.hpp>
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/kernels/sampling.hpp>
-#include <rwkv/v4/model.hpp>
 #include <rwkv/tokenizer.hpp>
 
 #include <algorithm>
@@ -23,7 +23,6 @@ namespace {
 
 using namespace rwkv;
 using Space = Kokkos::DefaultExecutionSpace;
-using GenModel = Model<v4, Space, float>;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
@@ -42,8 +41,9 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-int generate(const Options& o) {
-  const ModelConfig config = read_config(o.model);
+template <class Version>
+int generate(const Options& o, const ModelConfig& config) {
+  using GenModel = Model<Version, Space, float>;
   const auto tokenizer = load_tokenizer(cli::tokenizer_spec(o.tokenizer, config.vocab_size));
   const std::string text = o.prompt_file.empty() ? o.prompt : read_file(o.prompt_file);
   const std::vector<Token> prompt = tokenizer->encode(text);
@@ -59,7 +59,7 @@ int generate(const Options& o) {
   GenModel model(config, inference_only);
   load_model(o.model, model);
   if (o.int8) model.quantize_int8();
-  const GenModel::State state = o.state_in.empty() ? model.new_state() : load_state<Space, float>(o.state_in, config);
+  const typename GenModel::State state = o.state_in.empty() ? model.new_state() : load_state(o.state_in, model);
   if (state.slots() != 1)
     throw std::invalid_argument(o.state_in + ": holds " + std::to_string(state.slots()) + " sequences, not 1");
   Sampler<Space, float> sampler(model.space(), config.vocab_size, o.sampling, o.seed);
@@ -68,7 +68,7 @@ int generate(const Options& o) {
   // chunk size, and memory stays bounded however long the prompt.
   const std::vector<int> ids(prompt.begin(), prompt.end());
   const int chunk = int(std::min<std::size_t>(ids.size(), std::size_t(o.prefill_chunk)));
-  GenModel::TokenView tokens("prompt", chunk);
+  typename GenModel::TokenView tokens("prompt", chunk);
   auto t0 = Clock::now();
   Matrix<Space, float> logits;
   for (std::size_t first = 0; first < ids.size(); first += std::size_t(chunk)) {
@@ -93,7 +93,7 @@ int generate(const Options& o) {
   Kokkos::fence();
   const double generate_seconds = seconds_since(t0);
   std::printf("\n");
-  if (!o.state_out.empty()) save_state(o.state_out, config, state);
+  if (!o.state_out.empty()) save_state(o.state_out, model, state);
   std::fprintf(stderr, "rwkv-generate: prefill %zu tokens at %.1f tokens/s, generated %d tokens at %.1f tokens/s%s\n",
                ids.size(), ids.size() / prefill_seconds, generated, generated / generate_seconds,
                o.int8 ? " (int8 weights)" : "");
@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
     if (o.prefill_chunk < 1) throw std::invalid_argument("--prefill-chunk must be positive");
     validate(o.sampling);
     cli::KokkosRuntime runtime(o.threads);
-    return generate(o);
+    const ModelConfig config = read_config(o.model);
+    return with_arch(config.arch, [&](auto version) { return generate<decltype(version)>(o, config); });
   });
 }

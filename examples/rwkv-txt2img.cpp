@@ -27,7 +27,6 @@ namespace {
 
 using namespace rwkv;
 using Space = Kokkos::DefaultExecutionSpace;
-using GenModel = Model<v4, Space, float>;
 using Clock = std::chrono::steady_clock;
 
 struct Options : cli::Txt2ImgProgramOptions {
@@ -57,8 +56,9 @@ std::string image_path(const std::string& dir, std::size_t prompt, int copy) {
   return (std::filesystem::path(dir) / name).string();
 }
 
-int txt2img(Options o) {
-  const ModelConfig config = read_txt2img_config(o.model, o.generation.caption_bytes);
+template <class Version>
+int txt2img(Options o, const ModelConfig& config) {
+  using GenModel = Model<Version, Space, float>;
   if (!o.prompts_file.empty())
     for (auto& line : read_lines(o.prompts_file)) o.prompts.push_back(std::move(line));
   if (o.prompts.empty()) throw std::invalid_argument("no prompts: give --prompt TEXT (repeatable) or --prompts-file F");
@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
     if (o.scale < 1 || o.scale > 64) throw std::invalid_argument("--scale must lie in 1..64, got " + std::to_string(o.scale));
     cli::check_txt2img_options(o);
     cli::KokkosRuntime runtime(o.threads);
-    return txt2img(o);
+    const ModelConfig config = read_txt2img_config(o.model, o.generation.caption_bytes);
+    return with_arch(config.arch, [&](auto version) { return txt2img<decltype(version)>(o, config); });
   });
 }

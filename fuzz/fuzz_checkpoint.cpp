@@ -2,8 +2,8 @@
 // file (HDF5 reads paths) and given to read_config, load_weights (for the tensors of the config
 // read) and load_state_data. A std::runtime_error is the expected answer to a bad file; a crash,
 // leak, sanitizer report, any other exception or an HDF5 object left open is a finding.
+#include <rwkv/arch.hpp>
 #include <rwkv/checkpoint.hpp>
-#include <rwkv/v4/weights.hpp>
 
 #include <hdf5.h>
 
@@ -18,7 +18,7 @@
 namespace {
 
 // The config of the seed corpus' state file (fuzz_seeds.cpp), for inputs without a readable config.
-const rwkv::ModelConfig seed_config{1, 4, 8, 8};
+const rwkv::ModelConfig seed_config{1, 4, 8, 8, false, rwkv::v4::name};
 
 // A model of more parameters than this is not loaded: its buffer is the caller's allocation (a
 // real file that large is a real model), which would only measure the machine's memory here.
@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rwkv::ModelConfig config = seed_config;
   try {
     config = rwkv::read_config(path);
-    const std::vector<rwkv::TensorSpec> specs = rwkv::tensor_specs(rwkv::v4{}, config);
+    const std::vector<rwkv::TensorSpec> specs = rwkv::tensor_specs(config);
     const std::size_t n = rwkv::parameter_count(specs);
     if (n <= max_fuzzed_parameters) {
       std::vector<float> as_float(n);
@@ -63,9 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const std::runtime_error&) {
   }
   try {
-    int slots = 0;
-    const std::vector<double> state = rwkv::load_state_data(path, config, slots);
-    if (slots < 1 || state.size() != std::size_t(config.n_layer) * 5 * std::size_t(slots) * std::size_t(config.n_embd))
+    std::vector<std::size_t> shape = {std::size_t(config.n_layer), 5, 0, std::size_t(config.n_embd)};
+    const std::vector<double> state = rwkv::load_state_data(path, config, shape, 2);
+    if (shape[2] < 1 || state.size() != shape[0] * shape[1] * shape[2] * shape[3])
       std::abort();  // the loader promised a [L, 5, slots, C] state
   } catch (const std::runtime_error&) {
   }

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   const std::string dir = argv[1];
   try {
     // fuzz_checkpoint.cpp's seed_config: n_layer 1, n_embd 4, dim_ffn 8, vocab 8.
-    const rwkv::ModelConfig config{1, 4, 8, 8};
+    const rwkv::ModelConfig config{1, 4, 8, 8, false, rwkv::v4::name};
     const std::vector<rwkv::TensorSpec> specs = rwkv::tensor_specs(rwkv::v4{}, config);
     std::vector<float> weights(rwkv::parameter_count(specs));
     for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = float(i % 7) * 0.25f - 0.5f;
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     const std::vector<double> as_double(weights.begin(), weights.end());
     rwkv::save_weights(dir + "/model-double.h5", config, specs, as_double.data());
     std::vector<double> state(std::size_t(config.n_layer) * 5 * 2 * config.n_embd, 0.5);
-    rwkv::save_state_data(dir + "/state.h5", config, 2, state.data());
+    rwkv::save_state_data(dir + "/state.h5", config, {1, 5, 2, 4}, state.data());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_seeds: %s\n", e.what());
     return 1;

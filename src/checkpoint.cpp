@@ -1,5 +1,6 @@
 #include <rwkv/checkpoint.hpp>
 
+#include <rwkv/arch.hpp>
 #include <rwkv/core/half_float.hpp>
 #include <rwkv/core/hdf5_support.hpp>
 
@@ -141,9 +142,11 @@ FileHeader read_header(hid_t file, const std::string& path) {
                      std::to_string(checkpoint_format_version));
     h.format_version = int(version);
   }
-  if (hdf5::has_attribute(file, "arch")) {
-    h.arch = hdf5::read_string(file, path, "", "arch");
-    if (h.arch != v4::name) fail(path, "attribute 'arch' is '" + h.arch + "', this build reads '" + v4::name + "'");
+  h.arch = hdf5::has_attribute(file, "arch") ? hdf5::read_string(file, path, "", "arch") : default_arch;
+  try {
+    h.config.arch = arch_name(h.arch);
+  } catch (const std::invalid_argument& e) {
+    fail(path, std::string("attribute 'arch': ") + e.what());
   }
   if (hdf5::has_attribute(file, "library")) h.library = hdf5::read_string(file, path, "", "library");
   if (hdf5::has_attribute(file, "weight_dtype")) {
@@ -175,6 +178,7 @@ FileHeader read_header(hid_t file, const std::string& path) {
   // image positions, the layer and parameter limits).
   try {
     validate(h.config);
+    tensor_specs(h.config);
   } catch (const std::invalid_argument& e) {
     fail(path, e.what());
   }
@@ -182,6 +186,8 @@ FileHeader read_header(hid_t file, const std::string& path) {
 }
 
 void check_same_config(const std::string& path, const ModelConfig& file, const ModelConfig& model) {
+  if (file.arch != model.arch)
+    fail(path, "attribute 'arch' is '" + file.arch + "', the model is " + (model.arch.empty() ? "unnamed" : model.arch));
   const std::tuple<const char*, int, int> sizes[] = {{"n_layer", file.n_layer, model.n_layer},
                                                      {"n_embd", file.n_embd, model.n_embd},
                                                      {"dim_ffn", file.ffn(), model.ffn()},
@@ -195,10 +201,16 @@ void check_same_config(const std::string& path, const ModelConfig& file, const M
                    ", the model has " + (model.image_positions ? "1" : "0"));
 }
 
+// Every file names the version of its model.
+void write_arch(hid_t file, const std::string& path, const ModelConfig& config) {
+  if (config.arch.empty()) fail(path, "the model config names no arch (a model's config() does)");
+  hdf5::write_string(file, path, "arch", config.arch);
+}
+
 template <class Scalar>
 void write_model(hid_t file, const std::string& path, const ModelConfig& config, const std::vector<TensorSpec>& specs,
                  const Scalar* weights, WeightDtype dtype, long ctx_len) {
-  hdf5::write_string(file, path, "arch", v4::name);
+  write_arch(file, path, config);
   hdf5::write_int(file, path, "n_layer", config.n_layer);
   hdf5::write_int(file, path, "n_embd", config.n_embd);
   hdf5::write_int(file, path, "dim_ffn", config.ffn());
@@ -387,7 +399,7 @@ CheckpointInfo inspect_checkpoint(const std::string& path) {
   info.library = header.library;
   info.ctx_len = header.ctx_len;
   info.file_bytes = std::filesystem::file_size(path);
-  const std::vector<TensorSpec> specs = tensor_specs(v4{}, header.config);
+  const std::vector<TensorSpec> specs = tensor_specs(header.config);
   info.tensors = specs.size();
   info.parameters = parameter_count(specs);
   const auto check = [&](const std::string& name, const TensorSpec& s, std::optional<FloatKind> required) {
@@ -465,20 +477,35 @@ void save_float_matrix(const std::string& path, const std::string& dataset, std:
   });
 }
 
-void save_state_data(const std::string& path, const ModelConfig& config, int slots, const double* host) {
+namespace {
+// "[2, 5, slots, 16]": a state shape with its slot axis named.
+std::string describe_state_shape(const std::vector<std::size_t>& shape, int slot_axis) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + (int(i) == slot_axis ? std::string("slots") : std::to_string(shape[i]));
+  return text + "]";
+}
+}  // namespace
+
+void save_state_data(const std::string& path, const ModelConfig& config, const std::vector<std::size_t>& shape,
+                     const double* host) {
   hdf5::write_atomically(path, [&](hid_t file, const std::string& tmp) {
-    hdf5::write_string(file, tmp, "arch", v4::name);
+    write_arch(file, tmp, config);
     hdf5::write_string(file, tmp, "content", "rnn_state");
     hdf5::write_int(file, tmp, "n_layer", config.n_layer);
     hdf5::write_int(file, tmp, "n_embd", config.n_embd);
     hdf5::write_int(file, tmp, "vocab_size", config.vocab_size);
-    const std::vector<hsize_t> dims = {hsize_t(config.n_layer), 5, hsize_t(slots), hsize_t(config.n_embd)};
+    const std::vector<hsize_t> dims(shape.begin(), shape.end());
     hdf5::write_dataset(file, tmp, "state", dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, host);
   });
 }
 
-std::vector<double> load_state_data(const std::string& path, const ModelConfig& config, int& slots) {
+std::vector<double> load_state_data(const std::string& path, const ModelConfig& config, std::vector<std::size_t>& shape,
+                                    int slot_axis) {
   const Handle file = hdf5::open_for_reading(path);
+  const std::string arch = hdf5::has_attribute(file.id(), "arch") ? hdf5::read_string(file.id(), path, "", "arch") : "";
+  if (arch != config.arch)
+    fail(path, "attribute 'arch' is '" + arch + "', the model is " + config.arch + " (a state of another model)");
   const std::pair<const char*, int> expected[] = {
       {"n_layer", config.n_layer}, {"n_embd", config.n_embd}, {"vocab_size", config.vocab_size}};
   for (const auto& [name, value] : expected) {
@@ -490,21 +517,27 @@ std::vector<double> load_state_data(const std::string& path, const ModelConfig& 
   if (H5Lexists(file.id(), "state", H5P_DEFAULT) <= 0) fail(path, "missing dataset 'state'");
   const Handle set{H5Dopen2(file.id(), "state", H5P_DEFAULT), H5Dclose};
   const Handle space{H5Dget_space(set.id()), H5Sclose};
-  hsize_t dims[4] = {0, 0, 0, 0};
-  if (H5Sget_simple_extent_ndims(space.id()) != 4 || H5Sget_simple_extent_dims(space.id(), dims, nullptr) < 0 ||
-      dims[0] != hsize_t(config.n_layer) || dims[1] != 5 || dims[2] < 1 || dims[3] != hsize_t(config.n_embd))
-    fail(path, "dataset 'state' is not [" + std::to_string(config.n_layer) + ", 5, slots, " +
-                   std::to_string(config.n_embd) + "]");
+  std::vector<hsize_t> dims(shape.size());
+  bool same = H5Sget_simple_extent_ndims(space.id()) == int(shape.size()) &&
+              H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr) >= 0;
+  for (std::size_t i = 0; same && i < shape.size(); ++i)
+    same = int(i) == slot_axis ? dims[i] >= 1 : dims[i] == shape[i];
+  if (!same) fail(path, "dataset 'state' is not " + describe_state_shape(shape, slot_axis));
   // The values are allocated from the shape, which is only a claim: the file must hold them first.
-  const hsize_t slot_bytes = dims[0] * dims[1] * dims[3] * sizeof(double);
+  hsize_t slot_bytes = sizeof(double);
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    if (int(i) != slot_axis) slot_bytes *= dims[i];
+  const hsize_t slots = dims[std::size_t(slot_axis)];
   hsize_t file_size = 0;
-  if (dims[2] > hsize_t(std::numeric_limits<int>::max()) || H5Fget_filesize(file.id(), &file_size) < 0 ||
-      dims[2] > file_size / slot_bytes)
-    fail(path, "dataset 'state' of shape [" + std::to_string(dims[0]) + ", 5, " + std::to_string(dims[2]) + ", " +
-                   std::to_string(dims[3]) + "] is not stored in full (truncated or corrupt)");
+  if (slots > hsize_t(std::numeric_limits<int>::max()) || H5Fget_filesize(file.id(), &file_size) < 0 ||
+      slots > file_size / slot_bytes) {
+    std::string claimed = "[";
+    for (std::size_t i = 0; i < dims.size(); ++i) claimed += (i ? ", " : "") + std::to_string(dims[i]);
+    fail(path, "dataset 'state' of shape " + claimed + "] is not stored in full (truncated or corrupt)");
+  }
   hdf5::check_float_dataset(set.id(), path, "state");
-  slots = int(dims[2]);
-  std::vector<double> values(std::size_t(dims[0]) * dims[1] * dims[2] * dims[3]);
+  shape[std::size_t(slot_axis)] = std::size_t(slots);
+  std::vector<double> values(std::size_t(slots * (slot_bytes / sizeof(double))));
   hdf5::read_dataset(set.id(), path, "state", H5T_NATIVE_DOUBLE, values.data());
   return values;
 }

@@ -8,12 +8,6 @@
 
 namespace rwkv {
 
-namespace {
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-}  // namespace
-
 template <class ExecSpace, class Scalar>
 AdamW<ExecSpace, Scalar>::AdamW(const std::vector<TensorSpec>& specs, const OptimizerConfig& config)
     : specs_(specs), config_(config),
@@ -33,10 +27,7 @@ StepReport AdamW<ExecSpace, Scalar>::step(const ExecSpace& space, const Vector<E
   AdamWStep hyper{report.lr, config_.beta1, config_.beta2, config_.eps, 0.0, step + 1,
                   clip_scale(report.grad_norm, config_.grad_clip)};
   for (const TensorSpec& s : specs_) {
-    double lr_scale = 1.0;
-    if (config_.layerwise_lr && ends_with(s.name, ".time_decay")) lr_scale = 2.0;
-    if (config_.layerwise_lr && ends_with(s.name, ".time_first")) lr_scale = 3.0;
-    hyper.lr = report.lr * lr_scale;
+    hyper.lr = report.lr * (config_.layerwise_lr ? s.lr_scale : 1.0);
     hyper.weight_decay = s.is_matrix() ? config_.weight_decay : 0.0;
     auto part = [&](const Vector<ExecSpace, Scalar>& flat) {
       return Vector<ExecSpace, Scalar>(flat.data() + s.offset, s.size());

@@ -74,20 +74,15 @@ View device_copy(const std::vector<int>& host, const char* label) {
 }
 
 // Slot s of `state` after prompts[s], and its last logits in row s of the result [S, V].
-template <class ExecSpace, class Scalar>
-Matrix<ExecSpace, Scalar> prefill_slots(Model<v4, ExecSpace, Scalar>& model,
-                                        const typename Model<v4, ExecSpace, Scalar>::State& state,
-                                        const std::vector<std::vector<int>>& prompts) {
-  using M = Model<v4, ExecSpace, Scalar>;
+template <class M>
+auto prefill_slots(M& model, const typename M::State& state, const std::vector<std::vector<int>>& prompts) {
   const auto& space = model.space();
   const int S = int(prompts.size());
-  Matrix<ExecSpace, Scalar> logits("rwkv::txt2img::logits", S, model.config().vocab_size);
+  Matrix<typename M::execution_space, typename M::scalar_type> logits("rwkv::txt2img::logits", S,
+                                                                     model.config().vocab_size);
   for (int s = 0; s < S; ++s) {
-    const auto slot = [&](const auto& data, int i) {
-      return Kokkos::subview(data, Kokkos::ALL, Kokkos::ALL, i, Kokkos::ALL);
-    };
     if (s > 0 && prompts[std::size_t(s)] == prompts[std::size_t(s) - 1]) {
-      Kokkos::deep_copy(space, slot(state.data(), s), slot(state.data(), s - 1));
+      state.copy_slot(space, s, state, s - 1);
       Kokkos::deep_copy(space, Kokkos::subview(logits, s, Kokkos::ALL), Kokkos::subview(logits, s - 1, Kokkos::ALL));
       continue;
     }
@@ -97,7 +92,7 @@ Matrix<ExecSpace, Scalar> prefill_slots(Model<v4, ExecSpace, Scalar>& model,
                                   int(prompt.size()), one, false,
                                   device_copy<typename M::PositionView>(prompt_positions(prompt),
                                                                         "rwkv::txt2img::positions"));
-    Kokkos::deep_copy(space, slot(state.data(), s), slot(one.data(), 0));
+    state.copy_slot(space, s, one, 0);
     Kokkos::deep_copy(space, Kokkos::subview(logits, s, Kokkos::ALL), Kokkos::subview(last, 0, Kokkos::ALL));
   }
   space.fence();
@@ -105,10 +100,9 @@ Matrix<ExecSpace, Scalar> prefill_slots(Model<v4, ExecSpace, Scalar>& model,
 }
 
 // Feeds tokens[s] at positions[s] to every slot; the logits [S, V] of the next tokens.
-template <class ExecSpace, class Scalar>
+template <class M>
 class SlotStepper {
  public:
-  using M = Model<v4, ExecSpace, Scalar>;
   SlotStepper(M& model, const typename M::State& state)
       : model_(model),
         state_(state),
@@ -117,7 +111,7 @@ class SlotStepper {
         tokens_host_(Kokkos::create_mirror_view(tokens_)),
         positions_host_(Kokkos::create_mirror_view(positions_)) {}
 
-  Matrix<ExecSpace, Scalar> step(const std::vector<int>& tokens, int position) {
+  auto step(const std::vector<int>& tokens, int position) {
     for (std::size_t s = 0; s < tokens.size(); ++s) {
       tokens_host_(s) = tokens[s];
       positions_host_(s) = position;
@@ -138,8 +132,8 @@ class SlotStepper {
 
 }  // namespace
 
-template <class ExecSpace, class Scalar>
-std::vector<std::vector<int>> generate_images(Model<v4, ExecSpace, Scalar>& model, std::span<const std::string> captions,
+template <class Version, class ExecSpace, class Scalar>
+std::vector<std::vector<int>> generate_images(Model<Version, ExecSpace, Scalar>& model, std::span<const std::string> captions,
                                               const Txt2ImgOptions& options, const Txt2ImgProgress& progress) {
   require_txt2img_vocabulary(model.config());
   const int S = int(captions.size());
@@ -149,7 +143,7 @@ std::vector<std::vector<int>> generate_images(Model<v4, ExecSpace, Scalar>& mode
   const auto state = model.new_state(S);
   Matrix<ExecSpace, Scalar> logits = prefill_slots(model, state, prompts);
   Sampler<ExecSpace, Scalar> sampler(model.space(), vocab::size, options.sampling, options.seed, S);
-  SlotStepper<ExecSpace, Scalar> stepper(model, state);
+  SlotStepper<Model<Version, ExecSpace, Scalar>> stepper(model, state);
   std::vector<std::vector<int>> images(static_cast<std::size_t>(S));
   for (int p = 0; p < image::image_tokens; ++p) {
     keep_tokens(model.space(), logits, vocab::image_first, vocab::image_last + 1);
@@ -161,8 +155,8 @@ std::vector<std::vector<int>> generate_images(Model<v4, ExecSpace, Scalar>& mode
   return images;
 }
 
-template <class ExecSpace, class Scalar>
-std::vector<std::string> generate_captions(Model<v4, ExecSpace, Scalar>& model,
+template <class Version, class ExecSpace, class Scalar>
+std::vector<std::string> generate_captions(Model<Version, ExecSpace, Scalar>& model,
                                            std::span<const image::RgbImage> images, const Txt2ImgOptions& options,
                                            const Txt2ImgProgress& progress) {
   require_txt2img_vocabulary(model.config());
@@ -175,7 +169,7 @@ std::vector<std::string> generate_captions(Model<v4, ExecSpace, Scalar>& model,
   const auto state = model.new_state(S);
   Matrix<ExecSpace, Scalar> logits = prefill_slots(model, state, prompts);
   Sampler<ExecSpace, Scalar> sampler(model.space(), vocab::size, options.sampling, options.seed, S);
-  SlotStepper<ExecSpace, Scalar> stepper(model, state);
+  SlotStepper<Model<Version, ExecSpace, Scalar>> stepper(model, state);
   std::vector<std::string> captions(static_cast<std::size_t>(S));
   std::vector<bool> done(static_cast<std::size_t>(S), false);
   int open = S;
@@ -198,7 +192,10 @@ std::vector<std::string> generate_captions(Model<v4, ExecSpace, Scalar>& model,
   return captions;
 }
 
-#define RWKV_TXT2IMG_GENERATE_DEFINE(SPACE, SCALAR) RWKV_TXT2IMG_GENERATE_INSTANTIATE(, SPACE, SCALAR)
+#define RWKV_TXT2IMG_GENERATE_DEFINE_VERSION(VERSION, SPACE, SCALAR) \
+  RWKV_TXT2IMG_GENERATE_INSTANTIATE(, VERSION, SPACE, SCALAR)
+#define RWKV_TXT2IMG_GENERATE_DEFINE(SPACE, SCALAR) \
+  RWKV_FOR_EACH_VERSION(RWKV_TXT2IMG_GENERATE_DEFINE_VERSION, SPACE, SCALAR)
 RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_TXT2IMG_GENERATE_DEFINE)
 
 }  // namespace rwkv

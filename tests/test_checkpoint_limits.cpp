@@ -135,15 +135,20 @@ TEST_CASE("a string attribute longer than any the loaders write is refused befor
 
 TEST_CASE("a state file must hold the slots its shape claims", "[checkpoint][limits]") {
   TempDir dir;
-  const ModelConfig config{2, 4, 0, 8};
+  const ModelConfig config{2, 4, 0, 8, false, v4::name};
   const int slots = 3;
   std::vector<double> values(std::size_t(config.n_layer) * 5 * slots * config.n_embd);
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = double(i) / 7;
   const std::string good = dir.file("state.h5");
-  save_state_data(good, config, slots, values.data());
-  int read_slots = 0;
-  CHECK(load_state_data(good, config, read_slots) == values);
-  CHECK(read_slots == slots);
+  const std::vector<std::size_t> saved_shape = {2, 5, slots, 4};
+  save_state_data(good, config, saved_shape, values.data());
+  const std::vector<std::size_t> expected_shape = {2, 5, 0, 4};
+  std::vector<std::size_t> shape = expected_shape;
+  CHECK(load_state_data(good, config, shape, 2) == values);
+  CHECK(shape == saved_shape);
+  shape = {2, 6, 0, 4};
+  CHECK_THAT(error_of([&] { load_state_data(good, config, shape, 2); }),
+             Catch::Contains(good) && Catch::Contains("dataset 'state' is not [2, 6, slots, 4]"));
 
   // 2^40 slots declared, nothing written: 2^40 x 320 bytes would be allocated from the header.
   const std::string claim = dir.file("claim.h5");
@@ -160,13 +165,14 @@ TEST_CASE("a state file must hold the slots its shape claims", "[checkpoint][lim
     H5Sclose(space);
     H5Fclose(file);
   }
-  CHECK_THAT(error_of([&] { load_state_data(claim, config, read_slots); }),
+  shape = expected_shape;
+  CHECK_THAT(error_of([&] { load_state_data(claim, config, shape, 2); }),
              Catch::Contains(claim) && Catch::Contains("dataset 'state' of shape [2, 5, 1099511627776, 4] is not stored in full"));
 }
 
 TEST_CASE("weights must be stored as floats of at most 8 bytes", "[checkpoint][limits]") {
   TempDir dir;
-  const ModelConfig config{1, 4, 8, 8};
+  const ModelConfig config{1, 4, 8, 8, false, v4::name};
   const std::vector<TensorSpec> specs = tensor_specs(v4{}, config);
   std::vector<float> weights(parameter_count(specs), 0.5f);
   const std::string path = dir.file("ints.h5");

@@ -120,7 +120,7 @@ TEST_CASE("a saved and loaded state continues generation identically", "[rnn][ch
   auto state = model.new_state();
   model.infer(device_tokens(random_tokens(12, config.vocab_size, 22), "prompt"), 12, state);
   const std::string path = "test_rnn_state.h5";
-  save_state(path, config, state);
+  save_state(path, model, state);
   // Greedy continuation: each step feeds the argmax of the previous logits.
   const auto continue_from = [&](const Model<v4, Space, float>::State& s) {
     std::vector<float> trace;
@@ -136,11 +136,12 @@ TEST_CASE("a saved and loaded state continues generation identically", "[rnn][ch
     return trace;
   };
   const auto original = continue_from(state);
-  const auto loaded = load_state<Space, float>(path, config);
+  const auto loaded = load_state(path, model);
   CHECK(continue_from(loaded) == original);
-  CHECK_THROWS_WITH((load_state<Space, float>(path, ModelConfig{2, 16, 0, 24})),
+  const Model<v4, Space, float> other(ModelConfig{2, 16, 0, 24}, inference_only);
+  CHECK_THROWS_WITH(load_state(path, other),
                     Catch::Contains(path) && Catch::Contains("'vocab_size' is 23, the model has 24"));
-  CHECK_THROWS_WITH((load_state<Space, float>("missing_state.h5", config)), Catch::Contains("missing_state.h5: no such file"));
+  CHECK_THROWS_WITH(load_state("missing_state.h5", model), Catch::Contains("missing_state.h5: no such file"));
   std::remove(path.c_str());
 }
 

@@ -7,8 +7,7 @@
 
 #include <rwkv/config.hpp>
 #include <rwkv/optimizer.hpp>
-#include <rwkv/v4/state.hpp>
-#include <rwkv/v4/weights.hpp>
+#include <rwkv/tensor_spec.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -147,30 +146,40 @@ VerifyReport verify_checkpoint(const std::string& path);
 void save_float_matrix(const std::string& path, const std::string& dataset, std::size_t rows, std::size_t cols,
                        const float* values);
 
-// RNN states (rwkv-generate --state-in / --state-out): one dataset "state" [L, 5, S, C] in
-// RnnState's layout, stored as float64 (a state is small, and a float or double state round-trips
-// exactly), with the model's config as attributes, checked against the model on load. Atomic.
-void save_state_data(const std::string& path, const ModelConfig& config, int slots, const double* host);
-// Returns the values; `slots` receives S.
-std::vector<double> load_state_data(const std::string& path, const ModelConfig& config, int& slots);
+// RNN states (rwkv-generate --state-in / --state-out): one dataset "state" in the layout of the
+// model's State (its data() view, slots along State::slot_axis), stored as float64 (a state is
+// small, and a float or double state round-trips exactly), with the model's config as attributes,
+// checked against the model on load. Atomic.
+void save_state_data(const std::string& path, const ModelConfig& config, const std::vector<std::size_t>& shape,
+                     const double* host);
+// `shape`: the model's state shape, any extent on `slot_axis`; receives the file's. Returns the values.
+std::vector<double> load_state_data(const std::string& path, const ModelConfig& config, std::vector<std::size_t>& shape,
+                                    int slot_axis);
 
-template <class ExecSpace, class Scalar>
-void save_state(const std::string& path, const ModelConfig& config, const RnnState<ExecSpace, Scalar>& state) {
-  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), state.data());
-  std::vector<double> values(host.data(), host.data() + host.size());
-  save_state_data(path, config, state.slots(), values.data());
+template <class Data>
+std::vector<std::size_t> shape_of(const Data& data) {
+  std::vector<std::size_t> shape;
+  for (std::size_t i = 0; i < Data::rank; ++i) shape.push_back(data.extent(i));
+  return shape;
 }
 
-template <class ExecSpace, class Scalar>
-RnnState<ExecSpace, Scalar> load_state(const std::string& path, const ModelConfig& config,
-                                       const ExecSpace& space = ExecSpace()) {
-  int slots = 0;
-  const std::vector<double> values = load_state_data(path, config, slots);
-  RnnState<ExecSpace, Scalar> state(config, slots, space);
+template <class Model>
+void save_state(const std::string& path, const Model& model, const typename Model::State& state) {
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), state.data());
+  std::vector<double> values(host.data(), host.data() + host.size());
+  save_state_data(path, model.config(), shape_of(host), values.data());
+}
+
+template <class Model>
+typename Model::State load_state(const std::string& path, const Model& model) {
+  using State = typename Model::State;
+  std::vector<std::size_t> shape = shape_of(model.new_state(1).data());
+  const std::vector<double> values = load_state_data(path, model.config(), shape, State::slot_axis);
+  const State state = model.new_state(int(shape[State::slot_axis]));
   const auto host = Kokkos::create_mirror_view(state.data());
-  for (std::size_t i = 0; i < values.size(); ++i) host.data()[i] = Scalar(values[i]);
-  Kokkos::deep_copy(space, state.data(), host);
-  space.fence();
+  for (std::size_t i = 0; i < values.size(); ++i) host.data()[i] = typename Model::scalar_type(values[i]);
+  Kokkos::deep_copy(model.space(), state.data(), host);
+  model.space().fence();
   return state;
 }
 

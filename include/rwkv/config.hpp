@@ -1,35 +1,36 @@
-// Model configuration and architecture tags.
+// The model configuration every RWKV version shares; a version reads the fields it uses.
 #pragma once
 
 #include <string>
 
 namespace rwkv {
 
-// Architecture versions are tag types: Model<v4, ...>; a new version adds a tag and its kernels.
-struct v4 {
-  static constexpr const char* name = "rwkv-4";
-};
-
 struct ModelConfig {
   int n_layer = 6;
   int n_embd = 512;
   int dim_ffn = 0;  // 0 = 4 * n_embd
   int vocab_size = 256;
-  // Add the 2D position channels of image tokens (kernels/position_channels.hpp) to their embeddings, before
-  // ln0; needs n_embd >= 66. Stored in checkpoints as attribute image_positions.
+  // Add the 2D position channels of image tokens (kernels/position_channels.hpp) to their
+  // embeddings, before ln0; needs n_embd >= 66. Stored in checkpoints as attribute image_positions.
   bool image_positions = false;
+  // The checkpoint attribute 'arch' ("rwkv-4", ...): which version the config describes. A model
+  // sets its own on construction; include/rwkv/arch.hpp maps it to the version.
+  std::string arch;
 
   int ffn() const { return dim_ffn > 0 ? dim_ffn : 4 * n_embd; }
 };
 
-// Limits on what a config (e.g. one read from a file) may claim, far above any real model. They
-// keep every size, offset and tensor list a config implies from overflowing or exhausting memory
-// before a file's datasets are even looked at.
+// Far above any real model: keeps the tensor lists a config implies (e.g. one read from a file)
+// small; the parameter limit is TensorList's (tensor_spec.hpp).
 inline constexpr int max_layers = 4096;
 inline constexpr double max_parameters = 1099511627776.0;  // 2^40
 
-// Throws std::invalid_argument naming the field and value when a size is not positive, or the
-// config exceeds the limits above.
+// Throws std::invalid_argument naming the field and value when a size is not positive or a field
+// exceeds its limit. The parameter count is checked when a version lists the tensors.
 void validate(const ModelConfig& config);
+
+// The config with arch set to `name`, for a model of that version; throws std::invalid_argument
+// when the config names another version.
+ModelConfig config_for_arch(ModelConfig config, const char* name);
 
 }  // namespace rwkv

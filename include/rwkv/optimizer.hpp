@@ -1,11 +1,11 @@
 // AdamW over a model's flat parameter buffer, with RWKV-LM's schedule (lr_schedule.hpp) and
-// gradient clipping by global norm. Weight decay applies to matrices only; with layerwise_lr,
-// time_decay learns at 2x and time_first at 3x the rate (RWKV-LM's lr_2x / lr_3x groups).
+// gradient clipping by global norm. Weight decay applies to matrices only; with layerwise_lr, each
+// tensor learns at its TensorSpec::lr_scale times the rate (RWKV-LM's lr_2x / lr_3x groups).
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/core/views.hpp>
-#include <rwkv/v4/weights.hpp>
+#include <rwkv/tensor_spec.hpp>
 
 #include <string>
 #include <vector>

@@ -11,11 +11,11 @@
 // batch sizes.
 #pragma once
 
+#include <rwkv/arch.hpp>
 #include <rwkv/config.hpp>
 #include <rwkv/image/rgb_image.hpp>
 #include <rwkv/image/sequence.hpp>
 #include <rwkv/kernels/sampling.hpp>
-#include <rwkv/v4/model.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -51,24 +51,28 @@ std::vector<int> image_prompt(std::string_view caption, int caption_bytes);
 std::vector<int> caption_prompt(const image::RgbImage& image);
 
 // One image per caption (slot): 1024 vocabulary tokens each, all image tokens, in raster order.
-template <class ExecSpace, class Scalar>
-std::vector<std::vector<int>> generate_images(Model<v4, ExecSpace, Scalar>& model, std::span<const std::string> captions,
+template <class Version, class ExecSpace, class Scalar>
+std::vector<std::vector<int>> generate_images(Model<Version, ExecSpace, Scalar>& model, std::span<const std::string> captions,
                                               const Txt2ImgOptions& options, const Txt2ImgProgress& progress = {});
 
 // One caption per 32x32 image (slot): its bytes, without the End that closed it.
-template <class ExecSpace, class Scalar>
-std::vector<std::string> generate_captions(Model<v4, ExecSpace, Scalar>& model,
+template <class Version, class ExecSpace, class Scalar>
+std::vector<std::string> generate_captions(Model<Version, ExecSpace, Scalar>& model,
                                            std::span<const image::RgbImage> images, const Txt2ImgOptions& options,
                                            const Txt2ImgProgress& progress = {});
 
-#define RWKV_TXT2IMG_GENERATE_INSTANTIATE(PREFIX, SPACE, SCALAR)                                               \
-  PREFIX template std::vector<std::vector<int>> generate_images<SPACE, SCALAR>(                                 \
-      Model<v4, SPACE, SCALAR>&, std::span<const std::string>, const Txt2ImgOptions&, const Txt2ImgProgress&); \
-  PREFIX template std::vector<std::string> generate_captions<SPACE, SCALAR>(                                    \
-      Model<v4, SPACE, SCALAR>&, std::span<const image::RgbImage>, const Txt2ImgOptions&, const Txt2ImgProgress&);
+#define RWKV_TXT2IMG_GENERATE_INSTANTIATE(PREFIX, VERSION, SPACE, SCALAR)                                             \
+  PREFIX template std::vector<std::vector<int>> generate_images<VERSION, SPACE, SCALAR>(                               \
+      Model<VERSION, SPACE, SCALAR>&, std::span<const std::string>, const Txt2ImgOptions&, const Txt2ImgProgress&);    \
+  PREFIX template std::vector<std::string> generate_captions<VERSION, SPACE, SCALAR>(                                  \
+      Model<VERSION, SPACE, SCALAR>&, std::span<const image::RgbImage>, const Txt2ImgOptions&, const Txt2ImgProgress&);
 
-#define RWKV_TXT2IMG_GENERATE_EXTERN(SPACE, SCALAR) RWKV_TXT2IMG_GENERATE_INSTANTIATE(extern, SPACE, SCALAR)
+#define RWKV_TXT2IMG_GENERATE_EXTERN_VERSION(VERSION, SPACE, SCALAR) \
+  RWKV_TXT2IMG_GENERATE_INSTANTIATE(extern, VERSION, SPACE, SCALAR)
+#define RWKV_TXT2IMG_GENERATE_EXTERN(SPACE, SCALAR) \
+  RWKV_FOR_EACH_VERSION(RWKV_TXT2IMG_GENERATE_EXTERN_VERSION, SPACE, SCALAR)
 RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_TXT2IMG_GENERATE_EXTERN)
 #undef RWKV_TXT2IMG_GENERATE_EXTERN
+#undef RWKV_TXT2IMG_GENERATE_EXTERN_VERSION
 
 }  // namespace rwkv

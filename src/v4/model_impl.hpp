@@ -1,5 +1,5 @@
-// Definitions of Model<v4, ...>. model_v4.cpp instantiates them for the common spaces and scalars;
-// include this header only to instantiate other combinations.
+// Definitions of Model<v4, ...>, private to the library: src/v4/model.cpp instantiates them for
+// the spaces and scalars of rwkv/core/instantiate.hpp.
 #pragma once
 
 #include <rwkv/core/huge_pages.hpp>
@@ -24,7 +24,7 @@
 
 namespace rwkv {
 
-// What one layer's forward keeps for its backward. Names follow model_v4.hpp's comment.
+// What one layer's forward keeps for its backward. Names follow rwkv/v4/model.hpp's comment.
 template <class ExecSpace, class Scalar>
 struct LayerActivationsV4 {
   using M = Matrix<ExecSpace, Scalar>;
@@ -113,7 +113,7 @@ struct Int8WeightsV4 {
 
 template <class ExecSpace, class Scalar>
 Model<v4, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space)
-    : config_(config), shape_(shape), space_(space), specs_(tensor_specs(v4{}, config)),
+    : config_(config_for_arch(config, v4::name)), shape_(shape), space_(space), specs_(tensor_specs(v4{}, config_)),
       weights_("weights", config, specs_) {
   if (shape.batch < 0 || shape.ctx_len < 0 || (shape.batch > 0) != (shape.ctx_len > 0))
     throw std::invalid_argument("Model: training shape batch " + std::to_string(shape.batch) + ", ctx_len " +

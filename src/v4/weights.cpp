@@ -2,51 +2,17 @@
 
 #include <rwkv/core/huge_pages.hpp>
 #include <rwkv/core/instantiate.hpp>
-#include <rwkv/kernels/position_channels.hpp>
 
-#include <cstdio>
-#include <limits>
 #include <stdexcept>
 
 namespace rwkv {
 
-void validate(const ModelConfig& c) {
-  auto positive = [](const char* field, int value) {
-    if (value <= 0) throw std::invalid_argument(std::string("model config: ") + field + " must be positive, got " + std::to_string(value));
-  };
-  positive("n_layer", c.n_layer);
-  positive("n_embd", c.n_embd);
-  positive("vocab_size", c.vocab_size);
-  if (c.dim_ffn < 0) throw std::invalid_argument("model config: dim_ffn must be >= 0 (0 = 4 * n_embd), got " + std::to_string(c.dim_ffn));
-  if (c.image_positions && c.n_embd < position_channel_count)
-    throw std::invalid_argument("model config: image_positions needs n_embd >= " +
-                                std::to_string(position_channel_count) + " (one channel per image row and column, plus two), got n_embd " +
-                                std::to_string(c.n_embd));
-  if (c.n_layer > max_layers)
-    throw std::invalid_argument("model config: n_layer " + std::to_string(c.n_layer) + " exceeds the limit of " +
-                                std::to_string(max_layers));
-  if (c.dim_ffn == 0 && c.n_embd > std::numeric_limits<int>::max() / 4)
-    throw std::invalid_argument("model config: n_embd " + std::to_string(c.n_embd) + " is too large for dim_ffn = 4 * n_embd");
-  // In double: exact enough for a limit, and no integer product can overflow on the way.
-  const double C = c.n_embd, F = c.ffn(), V = c.vocab_size;
-  const double parameters = 2 * V * C + 4 * C + c.n_layer * (11 * C + 5 * C * C + 2 * F * C);
-  if (parameters > max_parameters) {
-    char count[32];
-    std::snprintf(count, sizeof count, "%.3g", parameters);
-    throw std::invalid_argument("model config: n_layer " + std::to_string(c.n_layer) + ", n_embd " + std::to_string(c.n_embd) +
-                                ", dim_ffn " + std::to_string(c.ffn()) + ", vocab_size " + std::to_string(c.vocab_size) +
-                                " give " + count + " parameters, more than the limit of 2^40");
-  }
-}
-
 std::vector<TensorSpec> tensor_specs(v4, const ModelConfig& c) {
   validate(c);
   const int C = c.n_embd, F = c.ffn(), V = c.vocab_size;
-  std::vector<TensorSpec> specs;
-  std::size_t offset = 0;
-  auto add = [&](std::string name, int rows, int cols) {
-    specs.push_back({std::move(name), rows, cols, offset});
-    offset += specs.back().size();
+  TensorList list(c);
+  const auto add = [&](std::string name, int rows, int cols, double lr_scale = 1.0) {
+    list.add(std::move(name), rows, cols, lr_scale);
   };
   add("emb.weight", V, C);
   add("blocks.0.ln0.weight", C, 0);
@@ -57,8 +23,8 @@ std::vector<TensorSpec> tensor_specs(v4, const ModelConfig& c) {
     add(b + "ln1.bias", C, 0);
     add(b + "ln2.weight", C, 0);
     add(b + "ln2.bias", C, 0);
-    add(b + "att.time_decay", C, 0);
-    add(b + "att.time_first", C, 0);
+    add(b + "att.time_decay", C, 0, 2.0);
+    add(b + "att.time_first", C, 0, 3.0);
     add(b + "att.time_mix_k", C, 0);
     add(b + "att.time_mix_v", C, 0);
     add(b + "att.time_mix_r", C, 0);
@@ -75,11 +41,7 @@ std::vector<TensorSpec> tensor_specs(v4, const ModelConfig& c) {
   add("ln_out.weight", C, 0);
   add("ln_out.bias", C, 0);
   add("head.weight", V, C);
-  return specs;
-}
-
-std::size_t parameter_count(const std::vector<TensorSpec>& specs) {
-  return specs.empty() ? 0 : specs.back().offset + specs.back().size();
+  return list.take();
 }
 
 template <class ExecSpace, class Scalar>

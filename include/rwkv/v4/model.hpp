@@ -1,5 +1,5 @@
 // Model<v4, ExecSpace, Scalar>: the RWKV-4 language model in parallel ("GPT") mode, with its
-// hand-written backward pass. DESIGN.md gives the math; per layer, on x of shape [B*T, C]:
+// hand-written backward pass. docs/DESIGN.md gives the math; per layer, on x of shape [B*T, C]:
 //   att:  a = ln1(x); xk/xv/xr = time_mix(a); k, v, r = xk Wk^T, xv Wv^T, xr Wr^T
 //         x = x + (sigmoid(r) * wkv(k, v)) Wo^T
 //   ffn:  f = ln2(x); xk/xr = time_mix(f)
@@ -17,8 +17,9 @@
 
 #include <rwkv/config.hpp>
 #include <rwkv/core/instantiate.hpp>
-#include <rwkv/v4/state.hpp>
 #include <rwkv/core/views.hpp>
+#include <rwkv/model.hpp>
+#include <rwkv/v4/state.hpp>
 #include <rwkv/v4/weights.hpp>
 
 #include <cstdint>
@@ -28,18 +29,8 @@
 
 namespace rwkv {
 
-template <class Version, class ExecSpace, class Scalar = float>
-class Model;
-
-struct TrainingShape {
-  int batch = 1;    // B sequences per step; 0: inference only (no gradients, no training buffers)
-  int ctx_len = 1;  // T tokens per sequence
-  bool recompute = false;  // gradient checkpointing: keep only layer inputs, recompute in backward
-};
-inline constexpr TrainingShape inference_only{0, 0, false};
-
 template <class ExecSpace, class Scalar>
-struct LayerActivationsV4;  // defined in model_v4_impl.hpp
+struct LayerActivationsV4;  // defined in src/v4/model_impl.hpp
 template <class ExecSpace, class Scalar>
 struct ScratchV4;
 template <class ExecSpace, class Scalar>
@@ -50,6 +41,7 @@ struct Int8WeightsV4;
 template <class ExecSpace, class Scalar>
 class Model<v4, ExecSpace, Scalar> {
  public:
+  using version = v4;
   using execution_space = ExecSpace;
   using scalar_type = Scalar;
   using TokenView = Kokkos::View<int*, typename ExecSpace::memory_space>;
@@ -62,12 +54,13 @@ class Model<v4, ExecSpace, Scalar> {
   static constexpr int image_token_offset = 256;
   using State = RnnState<ExecSpace, Scalar>;
 
+  // config.arch may be empty or "rwkv-4"; the model's config() names its version either way.
   Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space = ExecSpace());
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
-  // RWKV-4 initialization from a seed (init_v4.hpp).
+  // RWKV-4 initialization from a seed (rwkv/v4/init.hpp).
   void initialize(std::uint64_t seed);
 
   // tokens, targets: [B*T] token ids (row n = b*T + t). Returns the mean cross-entropy (nats).

@@ -1,7 +1,7 @@
 // The RNN-mode state of an RWKV-4 model for S independent sequences ("slots"): per layer the
 // attention's token-shift input (att_shift: ln1 output of the last token), the WKV state (aa, bb,
 // pp: kernels/wkv.hpp) and the channel mix's token-shift input (ffn_shift), each [S, C]. All of
-// it lives in one view [L, 5, S, C], the layout the HDF5 state files store (checkpoint.hpp).
+// it lives in one view [L, 5, S, C], which the HDF5 state files store as it is (checkpoint.hpp).
 #pragma once
 
 #include <rwkv/config.hpp>
@@ -9,6 +9,8 @@
 #include <rwkv/kernels/wkv.hpp>
 
 #include <Kokkos_Core.hpp>
+
+#include <vector>
 
 namespace rwkv {
 
@@ -18,6 +20,7 @@ class RnnState {
   // The five parts of a layer, in storage order.
   enum Part : int { att_shift_part = 0, aa_part = 1, bb_part = 2, pp_part = 3, ffn_shift_part = 4 };
   static constexpr int parts = 5;
+  static constexpr int slot_axis = 2;  // of data()
   using Data = Kokkos::View<Scalar****, Kokkos::LayoutRight, typename ExecSpace::memory_space>;
 
   RnnState() = default;
@@ -45,6 +48,12 @@ class RnnState {
     return s;
   }
 
+  // Slot `to` of this state becomes slot `from_slot` of `from` (which may be this state).
+  void copy_slot(const ExecSpace& space, int to, const RnnState& from, int from_slot) const {
+    const auto slot = [](const Data& data, int s) { return Kokkos::subview(data, Kokkos::ALL, Kokkos::ALL, s, Kokkos::ALL); };
+    Kokkos::deep_copy(space, slot(data_, to), slot(from.data_, from_slot));
+  }
+
   // Empties slot `slot` (all slots when slot < 0): zero shifts, the empty WKV state.
   void reset(const ExecSpace& space, int slot = -1) const {
     const auto d = data_;
@@ -62,5 +71,19 @@ class RnnState {
  private:
   Data data_;
 };
+
+// The state of slot `slot` as a sentence embedding (rwkv-embed): per layer the WKV state's weighted
+// mean of the values, aa / bb (scale-free, unlike aa and bb alone), layer after layer [L * C].
+template <class ExecSpace, class Scalar>
+std::vector<float> state_embedding(const RnnState<ExecSpace, Scalar>& state, int slot) {
+  using S = RnnState<ExecSpace, Scalar>;
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), state.data());
+  const int L = state.layers(), C = state.n_embd();
+  std::vector<float> v(std::size_t(L) * std::size_t(C));
+  for (int l = 0; l < L; ++l)
+    for (int c = 0; c < C; ++c)
+      v[std::size_t(l) * std::size_t(C) + std::size_t(c)] = float(host(l, S::aa_part, slot, c) / host(l, S::bb_part, slot, c));
+  return v;
+}
 
 }  // namespace rwkv

@@ -1,11 +1,13 @@
-// The parameters of an RWKV-4 model, named as the reference PyTorch state_dict, stored in one flat
-// buffer so that the optimizer, gradient norm and checkpoints walk one array. The same layout is
-// used for weights, gradients and the optimizer moments.
+// The parameters of an RWKV-4 model, named as the reference PyTorch state_dict, as views into one
+// flat buffer (tensor_spec.hpp). The same layout is used for weights, gradients and the optimizer
+// moments.
 #pragma once
 
 #include <rwkv/config.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/core/views.hpp>
+#include <rwkv/tensor_spec.hpp>
+#include <rwkv/v4/version.hpp>
 
 #include <cstddef>
 #include <string>
@@ -13,19 +15,9 @@
 
 namespace rwkv {
 
-struct TensorSpec {
-  std::string name;   // state_dict name, e.g. "blocks.0.att.key.weight"
-  int rows = 0;       // vectors: rows = length, cols = 0
-  int cols = 0;
-  std::size_t offset = 0;  // into the flat buffer
-
-  bool is_matrix() const { return cols > 0; }
-  std::size_t size() const { return std::size_t(rows) * std::size_t(cols > 0 ? cols : 1); }
-};
-
-// Every tensor of the model in state_dict order, with its offset in the flat buffer.
+// Every tensor of the model in state_dict order, with its offset in the flat buffer; time_decay
+// learns at 2x and time_first at 3x with layer-wise rates. Validates the config first.
 std::vector<TensorSpec> tensor_specs(v4, const ModelConfig& config);
-std::size_t parameter_count(const std::vector<TensorSpec>& specs);
 
 template <class ExecSpace, class Scalar>
 struct BlockWeights {
