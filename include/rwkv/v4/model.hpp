@@ -1,5 +1,5 @@
 // Model<v4, ExecSpace, Scalar>: the RWKV-4 language model in parallel ("GPT") mode, with its
-// hand-written backward pass. DESIGN.md gives the math; per layer, on x of shape [B*T, C]:
+// hand-written backward pass. docs/DESIGN.md gives the math; per layer, on x of shape [B*T, C]:
 //   att:  a = ln1(x); xk/xv/xr = time_mix(a); k, v, r = xk Wk^T, xv Wv^T, xr Wr^T
 //         x = x + (sigmoid(r) * wkv(k, v)) Wo^T
 //   ffn:  f = ln2(x); xk/xr = time_mix(f)
