@@ -6,10 +6,10 @@
 //   prefill (T prompt tokens in one pass): 2 x layer parameters FLOPs per token, plus the head
 //     once, at the best sgemm rate.
 // Steps are timed one at a time, each right after a read pass over as many bytes as its weights,
-// and the float32, batched and int8 steps take turns: a shared VM's read bandwidth swings by 2x
-// within seconds, so rates measured at different moments compare different machines. A step's
-// fraction of its floor is the median over its pairs of read time / step time, its rates the
-// medians of each, and int8 / float32 the median of the rounds' ratios.
+// and the float32, batched and int8 steps take turns: a shared VM's read bandwidth can swing within
+// seconds (docs/PERFORMANCE.md#bandwidth-phases), so rates measured at different moments compare
+// different machines. A step's fraction of its floor is the median over its pairs of read time /
+// step time, its rates the medians of each, and int8 / float32 the median of the rounds' ratios.
 // Prints one JSON line per measurement.
 #include "measure.hpp"
 #include "bench_cli.hpp"

@@ -97,7 +97,7 @@ void four_streams(const View& data, const View& sums) {
 
 // Host: one stream a work item. Schedule: Kokkos::Static, or Kokkos::Dynamic, under which a thread
 // that finishes its share takes over work items of another (a VM's cores do not always read at
-// the same rate: in fast phases of the 2-core VM the balanced pass read up to 13% more).
+// the same rate: docs/PERFORMANCE.md#read-ceiling).
 template <class Space, class Schedule, class View>
 void one_stream(const View& data, const View& sums) {
   Kokkos::parallel_for(
@@ -124,8 +124,9 @@ void element_sum(const View& data) {
 
 // A pass reading `bytes` of floats once, as an RNN step reads its weights. On the host the fastest
 // of three patterns: four streams a page apart, and one stream a work item, which the
-// prefetchers follow across pages (on a Zen 4 VM about a third faster than the four page-long
-// streams; the step kernels read that way), with a static and with a balanced schedule.
+// prefetchers follow across pages (faster than the four page-long streams on a Zen 4 VM:
+// docs/PERFORMANCE.md#read-ceiling; the step kernels read that way), with a static and with a
+// balanced schedule.
 template <class Space = Kokkos::DefaultExecutionSpace>
 class ReadPass {
  public:

@@ -28,6 +28,9 @@ for r in report["results"]:
     assert r["flops"] > 0 and math.isfinite(r["fraction_of_ceiling"]) and r["fraction_of_ceiling"] > 0, r
 print(f"bench_smoke: {len(names)} measurements, JSON fine")
 PY
+# scripts/bench-table.py (the tables of docs/PERFORMANCE.md) reads the same report.
+/usr/bin/python3 "$(dirname "$0")/../scripts/bench-table.py" "$json" >"$work/table.md"
+grep -q '^| `decode_int8_multi` | ' "$work/table.md" || { echo "bench_smoke: bench-table.py lost a row" >&2; exit 1; }
 # The table names every measurement too.
 for name in wkv_forward adamw_step decode_int8_multi; do
   grep -q "^$name " "$work/table.txt" || { echo "bench_smoke: $name missing from the table" >&2; exit 1; }

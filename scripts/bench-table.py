@@ -1,15 +1,28 @@
 #!/usr/bin/env python3
-"""Prints rwkv-bench JSON reports as the README's markdown table.
+"""Prints rwkv-bench JSON reports (rwkv-bench --json FILE) as markdown tables.
 
-  scripts/bench-table.py RUN1.json [RUN2.json ...]
+  scripts/bench-table.py RUN.json [RUN.json ...]
+      One table: the last file's measurements; with several files a last column gives, per
+      measurement, the median and range of its fraction of the ceiling over all of them (one
+      machine's repeated runs: the spread shows how much the load moved the figures).
 
-The table holds the last file's measurements; with several files a last column gives, per
-measurement, the median and range of its fraction of the ceiling over all of them (one machine's
-repeated runs: the spread shows how much the load moved the figures). Standard library only.
+  scripts/bench-table.py --performance ANALYSIS.md [RUN.json ...]
+      docs/PERFORMANCE.md: ANALYSIS.md (hand-written) with its line `<!-- rwkv-bench tables -->`
+      replaced by the tables of the given reports, one table per machine (same device, backend,
+      concurrency and mode; the files of one machine are its repeated runs, in the order given),
+      each saying which files it was made from. scripts/performance-doc.sh runs this on docs/perf/.
+
+Standard library only.
 """
 import json
 import statistics
 import sys
+
+MARKER = "<!-- rwkv-bench tables -->"
+
+
+def fail(message):
+    sys.exit(f"bench-table: {message}")
 
 
 def load(path):
@@ -17,11 +30,15 @@ def load(path):
         with open(path) as f:
             report = json.load(f)
     except OSError as e:
-        sys.exit(f"bench-table: {path}: cannot read: {e.strerror}")
+        fail(f"{path}: cannot read: {e.strerror}")
     except json.JSONDecodeError as e:
-        sys.exit(f"bench-table: {path}: not JSON: {e}")
+        fail(f"{path}: not JSON: {e}")
     if not isinstance(report, dict) or not isinstance(report.get("results"), list):
-        sys.exit(f"bench-table: {path}: no 'results' list: not an rwkv-bench report")
+        fail(f"{path}: no 'results' list: not an rwkv-bench report")
+    for field in ("mode", "device", "backend", "concurrency", "compiler", "kokkos_version", "git_revision",
+                  "ceilings"):
+        if field not in report:
+            fail(f"{path}: no '{field}' field: not an rwkv-bench report")
     return report
 
 
@@ -29,25 +46,25 @@ def percent(x):
     return f"{100 * x:.0f}%"
 
 
-def main():
-    paths = sys.argv[1:]
-    if not paths or paths[0] in ("-h", "--help"):
-        print(__doc__.strip())
-        return 0 if paths else 2
-    reports = [load(p) for p in paths]
+def ceilings_text(report):
+    c = report["ceilings"]
+    return (f"stream {c.get('stream_gbs', c.get('triad_gbs', 0)):.1f} GB/s (triad {c['triad_gbs']:.1f}, update "
+            f"{c.get('update_gbs', 0):.1f}), read {c['read_gbs']:.1f} GB/s, copy {c['copy_gbs']:.1f} GB/s, sgemm "
+            f"{c['sgemm_gflops']:.1f} GFLOP/s")
+
+
+def table(reports):
+    """The markdown lines of one table: the last report's rows, the spread over all of them."""
     last = reports[-1]
-    c = last["ceilings"]
-    print(f"`rwkv-bench` ({last['mode']}) at {last['git_revision']} on {last['device']}, {last['backend']} x"
-          f"{last['concurrency']}, {last['compiler']}, Kokkos {last['kokkos_version']}; ceilings: stream "
-          f"{c.get('stream_gbs', c.get('triad_gbs', 0)):.1f} GB/s (triad {c['triad_gbs']:.1f}, update "
-          f"{c.get('update_gbs', 0):.1f}), read {c['read_gbs']:.1f} GB/s, copy {c['copy_gbs']:.1f} GB/s, sgemm "
-          f"{c['sgemm_gflops']:.1f} GFLOP/s.\n")
+    lines = [f"`rwkv-bench` ({last['mode']}) at {last['git_revision']} on {last['device']}, {last['backend']} x"
+             f"{last['concurrency']}, {last['compiler']}, Kokkos {last['kokkos_version']}; ceilings: "
+             f"{ceilings_text(last)}.", ""]
     many = len(reports) > 1
     header = ["measurement", "sizes", "ms median (min-max)", "GFLOP/s", "GB/s", "tokens/s", "of ceiling"]
     if many:
         header.append(f"over {len(reports)} runs")
-    print("| " + " | ".join(header) + " |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: |" + (" ---: |" if many else ""))
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("| --- | --- | --- | ---: | ---: | ---: | ---: |" + (" ---: |" if many else ""))
     for r in last["results"]:
         s = r["seconds"]
         sizes = " ".join(f"{k}={v}" for k, v in r["sizes"].items())
@@ -59,7 +76,66 @@ def main():
             fractions = [x["fraction_of_ceiling"] for rep in reports for x in rep["results"] if x["name"] == r["name"]]
             row.append(f"{percent(statistics.median(fractions))} ({percent(min(fractions))[:-1]}-"
                        f"{percent(max(fractions))[:-1]})")
-        print("| " + " | ".join(row) + " |")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def machine_of(report):
+    return (report["device"], report["backend"], report["concurrency"], report["mode"])
+
+
+def tables_section(paths, reports):
+    """What replaces the marker: one table per machine, each naming the files it was made from."""
+    if not paths:
+        return ["No rwkv-bench JSON report was given, so there is no table yet (see [Adding a run](#adding-a-run))."]
+    groups = {}
+    for path, report in zip(paths, reports):
+        groups.setdefault(machine_of(report), []).append((path, report))
+    lines = [f"Made from {len(paths)} rwkv-bench JSON report{'s' if len(paths) > 1 else ''}: "
+             + ", ".join(f"`{p}`" for p in paths) + "."]
+    for (device, backend, concurrency, mode), members in groups.items():
+        lines += ["", f"### {device}, {backend} x{concurrency}, {mode}", ""]
+        if len(members) > 1:
+            lines.append(f"{len(members)} runs; the table is the last one's, the last column the median (range) "
+                         f"of each fraction over all {len(members)}:")
+        else:
+            lines.append("One run:")
+        lines.append("")
+        for path, report in members:
+            lines.append(f"- `{path}`: {report['git_revision']}; ceilings {ceilings_text(report)}")
+        lines.append("")
+        lines += table([report for _, report in members])
+    return lines
+
+
+def performance(analysis_path, paths):
+    try:
+        with open(analysis_path) as f:
+            analysis = f.read().splitlines()
+    except OSError as e:
+        fail(f"{analysis_path}: cannot read: {e.strerror}")
+    at = [i for i, line in enumerate(analysis) if line.strip() == MARKER]
+    if len(at) != 1:
+        fail(f"{analysis_path}: needs exactly one line '{MARKER}' where the tables go (found {len(at)})")
+    reports = [load(p) for p in paths]
+    source = " ".join([analysis_path] + list(paths))
+    head = [f"<!-- Generated by scripts/bench-table.py --performance {source}",
+            "     (scripts/performance-doc.sh). Edit the analysis file or add JSON, then regenerate. -->"]
+    lines = head + analysis[:at[0]] + tables_section(paths, reports) + analysis[at[0] + 1:]
+    print("\n".join(lines))
+
+
+def main():
+    args = sys.argv[1:]
+    if not args or args[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if args else 2
+    if args[0] == "--performance":
+        if len(args) < 2:
+            fail("--performance needs the analysis file (see --help)")
+        performance(args[1], args[2:])
+        return 0
+    print("\n".join(table([load(p) for p in args])))
     return 0
 
 

@@ -3,7 +3,7 @@
 
 Run with Debian's interpreter (/usr/bin/python3) and Debian's python3-torch (CPU).
 
-Math (rwkv-kokkos DESIGN.md), x of shape [B,T,C]:
+Math (rwkv-kokkos docs/DESIGN.md#rwkv-4-blocks), x of shape [B,T,C]:
   x = emb[idx]; x = ln0(x)                                  block 0 only
   att: a = ln1(x); s = shift(a); xk = a*mk + s*(1-mk) (xv, xr likewise)
        x += (sigmoid(xr Wr^T) * WKV(-exp(time_decay), time_first, xk Wk^T, xv Wv^T)) Wo^T
@@ -38,7 +38,7 @@ WKV_CHUNK = 8  # T = 256 on 2 cores: L = 4 and 8 tie, 16 is 1.5-2x and 32 4x slo
 # ---------------------------------------------------------------------------- WKV
 
 def wkv_scalar_reference(w, u, k, v):
-    """DESIGN.md's recurrence, literally, one (b, c) at a time in float64 (selftest only)."""
+    """docs/DESIGN.md's recurrence, literally, one (b, c) at a time in float64 (selftest only)."""
     w, u, k, v = (t.detach().double().numpy() for t in (w, u, k, v))
     B, T, C = k.shape
     y = np.zeros((B, T, C))
@@ -211,7 +211,7 @@ class RWKV4(nn.Module):
 
 
 def expected_shapes(n_layer, C, F_, V):
-    """The state_dict of DESIGN.md, written out independently of the module tree."""
+    """The state_dict of docs/DESIGN.md, written out independently of the module tree."""
     shapes = {"emb.weight": (V, C), "blocks.0.ln0.weight": (C,), "blocks.0.ln0.bias": (C,)}
     for i in range(n_layer):
         p = f"blocks.{i}."

@@ -1,9 +1,9 @@
 // Transparent huge pages for large host buffers that are streamed in full, such as the weights an
 // RNN step reads once per token. With 4 KiB pages a 0.5 GB model needs 128k TLB entries a pass
 // (each miss a two-level walk in a VM) and the hardware prefetchers stop at every page boundary;
-// 2 MiB pages gave 20% more read bandwidth, for plain sums and matrix-vector products alike, on a
-// 2-core Zen 4 VM. Many Linux systems hand them out only on request (transparent_hugepage/enabled
-// = madvise), and only to pages not yet touched, so the request comes before the first write.
+// 2 MiB pages read faster (docs/PERFORMANCE.md#huge-pages). Many Linux systems hand them out
+// only on request (transparent_hugepage/enabled = madvise), and only to pages not yet touched, so
+// the request comes before the first write.
 #pragma once
 
 #include <Kokkos_Core.hpp>

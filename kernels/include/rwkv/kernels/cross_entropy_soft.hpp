@@ -1,4 +1,4 @@
-// Cross-entropy against the soft targets of the image task (DESIGN.md, image pipeline): a pixel
+// Cross-entropy against the soft targets of the image task (docs/DESIGN.md#image-pipeline): a pixel
 // whose three channel levels L = (L_r, L_g, L_b), each in [0, 7], are known before RandRound is
 // scored against the product of the channels' two-point RandRound distributions, so both
 // neighbouring levels are accepted and the nearer one costs less:

@@ -3,10 +3,8 @@
 //   backward: dx += dy W        dx [N, in]
 //             dW += dy^T x      dW [out, in]
 // float and double go through Kokkos Kernels' KokkosBlas::gemm to the vendor BLAS of the space
-// (OpenBLAS on the host, cuBLAS on CUDA). At RWKV layer shapes OpenBLAS ran 5 to 30 times (median
-// 8) faster than the portable kernel on a 2-core AVX-512 host, as it picks its kernels for the CPU
-// at run time, and cuBLAS 2 to 8 times faster on an H100 (benchmarks/bench_gemm.cpp measures both
-// against the machine's sgemm ceiling).
+// (OpenBLAS on the host, cuBLAS on CUDA), which pick their kernels for the machine at run time and
+// beat the portable kernel at RWKV shapes (docs/PERFORMANCE.md#gemm-dispatch; bench_gemm measures).
 // Every other scalar, and every build without Kokkos Kernels, uses the portable tiled kernel of
 // gemm_portable.hpp, which can also be called directly.
 #pragma once
@@ -72,13 +70,12 @@ void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_
 
 #if defined(RWKV_OPENMP_LOOPS)
 // y = W x for one row x on Kokkos::OpenMP, as a plain OpenMP region (the Kokkos backend is
-// synchronous, so the region keeps its place among the space's kernels). In the 2-core VM, on the
-// 169M step's 85 products a token, a plain loop reached 0.90-0.95 of the read floor of the time
-// (before its balanced pass) in fast phases where the same rows through a Kokkos parallel_for
-// reached 0.85-0.87; the rows are shared as row_shares.hpp says.
+// synchronous, so the region keeps its place among the space's kernels), which reads faster than a
+// Kokkos parallel_for over the rows; the rows are shared as row_shares.hpp says.
 // The dot product is row_dot's simd loop (the explicit template argument passes over its AVX-512
-// overload, slower here: 0.79-0.85 of the floor against 0.90-0.96 in the lab). Written out inside
-// the lambda instead, GCC 12 kept the accumulator in memory and the step ran at a third of its speed.
+// overload, slower here), called rather than written out inside the lambda, where GCC 12 kept the
+// accumulator in memory. Figures: docs/PERFORMANCE.md#one-row-products (lab experiment
+// row_dot_variants in benchmarks/lab/).
 template <class Scalar>
 void one_row_product_openmp(const Kokkos::OpenMP& space, Scalar* y, const Scalar* x, const Scalar* W,
                             std::size_t w_stride, int in, int out) {
@@ -98,16 +95,15 @@ void one_row_product_openmp(const Kokkos::OpenMP& space, Scalar* y, const Scalar
 //   device: a team per output, its threads across the inputs;
 //   host:   a work item per output row (row_dot.hpp; one row of x on OpenMP:
 //           gemm_detail::one_row_product_openmp). Each thread reads contiguous runs of rows as
-//           one stream: on a 2-core Zen 4 that reached 80% of the read ceiling against 72% for
-//           four rows read side by side (interleaved runs, medians of 9).
+//           one stream, faster than rows read side by side (docs/PERFORMANCE.md#one-stream-a-thread;
+//           lab experiment row_streams in benchmarks/lab/).
 template <class ExecSpace, class Scalar>
 void matmul_forward_few_rows(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y,
                              ConstMatrix<ExecSpace, Scalar> x, ConstMatrix<ExecSpace, Scalar> W) {
   const int N = int(x.extent(0)), in = int(x.extent(1)), out = int(W.extent(0));
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
-    // Raw pointers: through the views' accessors these loops vectorize several times slower, and
-    // a loop over the rows of x, even of one row, cost a fifth of the bandwidth of the single-row
-    // kernel in the 2-core VM's fast phases.
+    // Raw pointers, and a kernel of its own for one row of x: through the views' accessors, or in a
+    // loop over the rows of x, these loops read slower (docs/PERFORMANCE.md#one-row-products).
     const Scalar* w = W.data();
     const Scalar* xp = x.data();
     Scalar* yp = y.data();

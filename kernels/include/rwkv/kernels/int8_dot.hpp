@@ -55,9 +55,8 @@ inline __m512i widen_add(__m512i acc64, __m512i acc32) {
 }
 
 // sum_j q[j] * a[j] for one weight row on the host: two accumulators, so the multiply-adds do not
-// wait on each other, over whole steps of 64 weights; the last n % 64 after them, masked. (With
-// the masked loop inside each block, the same products ran at 0.6 of the read bandwidth in the
-// VM's fast phases, against 0.75-0.8 this way.)
+// wait on each other, over whole steps of 64 weights; the last n % 64 after them, masked (a masked
+// loop inside each block read slower: docs/PERFORMANCE.md#int8-step).
 inline std::int64_t row_dot_int8_int16(const std::int8_t* q, const std::int16_t* a, int n) {
   const int whole = n / 64 * 64;
   __m512i total = _mm512_setzero_si512();

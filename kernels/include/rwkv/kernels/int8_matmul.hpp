@@ -194,8 +194,7 @@ void quantize_activations(const ExecSpace& space, Int8Activations<ExecSpace, Sca
 // sum exact in integers (int8_dot.hpp).
 //   device: a team per output row i, its threads across the inputs;
 //   host:   a work item per output row; each thread reads a contiguous run of rows as one stream
-//           (15% more tokens/s than four rows side by side with software prefetch, in alternating
-//           runs on a 2-core Zen 4).
+//           (faster than rows side by side: docs/PERFORMANCE.md#one-stream-a-thread).
 template <class ExecSpace, class Scalar>
 void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y, ConstMatrix<ExecSpace, Scalar> x,
                          const Int8Matrix<ExecSpace, Scalar>& W, Int8Activations<ExecSpace, Scalar>& work) {
@@ -217,8 +216,7 @@ void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
       if (N == 1) {
         // A plain OpenMP loop with the guided schedule; the activations were quantized in place,
         // so their scale is ready. The float products' row sharing (row_shares.hpp) ran this loop
-        // slower in fast phases (204-227 tokens/s against 247-300, alternating bench_generate
-        // runs), about the same in slow ones.
+        // slower (docs/PERFORMANCE.md#int8-step).
         const Scalar a_scale = scale(0);
 #pragma omp parallel for schedule(guided) num_threads(space.concurrency())
         for (int i = 0; i < out; ++i)

@@ -27,8 +27,8 @@ inline constexpr bool synchronous_host_space =
 
 // f(n) for every row n < rows on a host space, a work item per row. A single row (an RNN step's
 // row kernels: 13 pointwise ones, two layer norms and, in int8, seven activation quantizations
-// a layer) runs in place: waking the thread team for 768 channels took longer than the loop, 4%
-// of a 169M step in the 2-core VM's fast phases.
+// a layer) runs in place: waking the thread team for 768 channels takes longer than the loop
+// (docs/PERFORMANCE.md#single-row-kernels-in-place).
 template <class ExecSpace, class F>
 void for_each_host_row(const char* name, const ExecSpace& space, int rows, const F& f) {
   if constexpr (synchronous_host_space<ExecSpace>) {

@@ -6,13 +6,9 @@
 //   - a thread done with its own rows takes blocks from the back of the others' runs.
 // Why: a step is a chain of dependent products, each bound by reading its weights. The guided
 // schedule balances by handing out ever smaller chunks, but its first chunk is half the rows: when
-// the core holding it reads slower, the other waits. In the 2-core VM's fast phases (kernel lab,
-// the 169M step's 85 products, each in its own region, each after a read pass) the threads waited
-// 3-4% of the time at the products' ends under guided, and this sharing read 2.5% faster (median
-// of the run-by-run ratios over 30 runs; 1.00 in 40 slow-phase runs), up to 10% in the runs where
-// guided did worst; bench_generate's float32 step went from 0.77-0.90 of its floor (median 0.85,
-// 18 runs) to 0.82-0.91 (median 0.88, 24 runs) in fast phases, unchanged in slow ones. Interleaved chunks (schedule(dynamic)) break
-// the cores' streams and ran at 0.5-0.7 of guided.
+// the core holding it reads slower, the other waits; interleaved chunks (schedule(dynamic)) would
+// break the cores' streams. Measured against both: docs/PERFORMANCE.md#row-sharing (lab
+// experiment one_row_schedules in benchmarks/lab/).
 #pragma once
 
 #include <rwkv/core/vector_math.hpp>
