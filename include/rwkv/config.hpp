@@ -1,4 +1,4 @@
-// Model configuration and architecture tags.
+// Model configuration, training shape and architecture tags.
 #pragma once
 
 #include <string>
@@ -21,6 +21,14 @@ struct ModelConfig {
 
   int ffn() const { return dim_ffn > 0 ? dim_ffn : 4 * n_embd; }
 };
+
+// What a model allocates for training, the same for every architecture.
+struct TrainingShape {
+  int batch = 1;    // B sequences per step; 0: inference only (no gradients, no training buffers)
+  int ctx_len = 1;  // T tokens per sequence
+  bool recompute = false;  // gradient checkpointing: keep only layer inputs, recompute in backward
+};
+inline constexpr TrainingShape inference_only{0, 0, false};
 
 // Limits on what a config (e.g. one read from a file) may claim, far above any real model. They
 // keep every size, offset and tensor list a config implies from overflowing or exhausting memory

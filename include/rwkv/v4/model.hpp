@@ -31,13 +31,6 @@ namespace rwkv {
 template <class Version, class ExecSpace, class Scalar = float>
 class Model;
 
-struct TrainingShape {
-  int batch = 1;    // B sequences per step; 0: inference only (no gradients, no training buffers)
-  int ctx_len = 1;  // T tokens per sequence
-  bool recompute = false;  // gradient checkpointing: keep only layer inputs, recompute in backward
-};
-inline constexpr TrainingShape inference_only{0, 0, false};
-
 template <class ExecSpace, class Scalar>
 struct LayerActivationsV4;  // defined in model_v4_impl.hpp
 template <class ExecSpace, class Scalar>
