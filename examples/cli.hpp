@@ -1,13 +1,12 @@
 // What every program in examples/ shares: option parsing (command line, then an optional ini
 // file given by --config: the command line wins), Kokkos start-up and one clear error line for
-// bad input (rwkv/core/program.hpp), the default tokenizer and durations.
+// bad input (rwkv/core/program.hpp), and the default tokenizer.
 #pragma once
 
 #include <rwkv/core/program.hpp>
 
 #include <boost/program_options.hpp>
 
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -62,20 +61,6 @@ inline std::string tokenizer_spec(const std::string& given, int vocab_size) {
   throw std::invalid_argument("a vocabulary of " + std::to_string(vocab_size) +
                               " tokens has no default tokenizer: give --tokenizer (bytes, a tokenizer.json or a "
                               "World vocab .txt)");
-}
-
-// "1h02m", "3m07s", "42s"
-inline std::string format_duration(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e8) return "?";
-  const long s = long(seconds + 0.5);
-  char buf[32];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  else if (s >= 60)
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%lds", s);
-  return buf;
 }
 
 }  // namespace rwkv::cli
