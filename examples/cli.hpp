@@ -1,12 +1,14 @@
 // What every program in examples/ shares: option parsing (command line, then an optional ini
 // file given by --config: the command line wins), Kokkos start-up and one clear error line for
-// bad input (rwkv/core/program.hpp), and the default tokenizer.
+// bad input (rwkv/core/program.hpp), the default tokenizer, and the check that every floating
+// option is a finite number.
 #pragma once
 
 #include <rwkv/core/program.hpp>
 
 #include <boost/program_options.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -41,6 +43,24 @@ inline std::optional<po::variables_map> parse(int argc, char** argv, po::options
   }
   po::notify(vm);
   return vm;
+}
+
+// Throws std::invalid_argument naming the first floating option (command line or config file)
+// whose value is NaN or infinite: range checks written as comparisons would let such a value
+// through into a whole run.
+inline void require_finite(const po::variables_map& vm) {
+  for (const auto& [name, value] : vm) {
+    double x = 0;
+    if (const auto* d = boost::any_cast<double>(&value.value()))
+      x = *d;
+    else if (const auto* f = boost::any_cast<float>(&value.value()))
+      x = *f;
+    else
+      continue;
+    if (!std::isfinite(x))
+      throw std::invalid_argument("--" + name + " must be a finite number, got " +
+                                  (std::isnan(x) ? "nan" : x > 0 ? "inf" : "-inf"));
+  }
 }
 
 using rwkv::KokkosRuntime;

@@ -89,6 +89,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
       ("caption-bytes", po::value(&o.caption_bytes)->default_value(o.caption_bytes), "txt2img: caption field of a sample");
   auto vm = cli::parse(argc, argv, d, usage);
   if (!vm) return std::nullopt;
+  cli::require_finite(*vm);
   for (const auto& [name, value] : *vm)
     if (!value.defaulted()) o.given.insert(name);
   if (o.ctx_len <= 0) throw std::invalid_argument("--ctx-len must be positive, got " + std::to_string(o.ctx_len));

@@ -2,7 +2,8 @@
 # rwkv-train's checkpoints from the command line: a run stopped and resumed gives bit for bit the
 # losses and the final file of an uninterrupted run (also from bfloat16 weights), --keep-last,
 # --save-dtype files that h5py reads back as the rounded values, rwkv-info and its --check,
-# rwkv-export's inference files, and one clear error with a non-zero exit for each bad resume or file.
+# rwkv-export's inference files, and one clear error with a non-zero exit for each bad resume or file
+# and for each floating option that is not a finite number.
 #   checkpoint.sh RWKV_TRAIN RWKV_INFO RWKV_EXPORT WORK_DIR
 set -u
 train=$1 info=$2 export=$3 work=$4
@@ -54,6 +55,19 @@ import h5py, shutil
 shutil.copy('straight.h5', 'model.h5')
 with h5py.File('model.h5', 'a') as f: del f['train']"
 fails_with "model.h5: no group 'train'" "$train" --data corpus.txt --resume model.h5
+
+# A floating option that is NaN or infinite, on the command line or in --config, is refused before
+# anything trains or is written.
+fails_with "--lr-init must be a finite number, got nan" "$train" --data corpus.txt --steps 1 --lr-init nan --save refused.h5
+fails_with "--lr-final must be a finite number, got inf" "$train" --data corpus.txt --steps 1 --lr-final inf --save refused.h5
+fails_with "--val-fraction must be a finite number, got nan" "$train" --data corpus.txt --steps 1 --val-fraction nan \
+  --save refused.h5
+fails_with "--time-limit must be a finite number, got -inf" "$train" --data corpus.txt --steps 1 --time-limit -inf \
+  --save refused.h5
+printf 'weight-decay = inf\n' >infinite.ini
+fails_with "--weight-decay must be a finite number, got inf" "$train" --data corpus.txt --steps 1 --config infinite.ini \
+  --save refused.h5
+check "no file from a refused run" test ! -e refused.h5 -a ! -e refused.h5.jsonl
 
 # --keep-last 2 with a save every 2 steps: steps 4 and 6 remain, and model.h5 is step 6.
 mkdir -p kept
