@@ -1,13 +1,14 @@
 // What every program in examples/ shares: option parsing (command line, then an optional ini
 // file given by --config: the command line wins), Kokkos start-up and one clear error line for
-// bad input (rwkv/core/program.hpp), the default tokenizer and durations.
+// bad input (rwkv/core/program.hpp), the default tokenizer, and the check that every floating
+// option is a finite number.
 #pragma once
 
 #include <rwkv/core/program.hpp>
 
 #include <boost/program_options.hpp>
 
-#include <cstdio>
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -44,6 +45,24 @@ inline std::optional<po::variables_map> parse(int argc, char** argv, po::options
   return vm;
 }
 
+// Throws std::invalid_argument naming the first floating option (command line or config file)
+// whose value is NaN or infinite: range checks written as comparisons would let such a value
+// through into a whole run.
+inline void require_finite(const po::variables_map& vm) {
+  for (const auto& [name, value] : vm) {
+    double x = 0;
+    if (const auto* d = boost::any_cast<double>(&value.value()))
+      x = *d;
+    else if (const auto* f = boost::any_cast<float>(&value.value()))
+      x = *f;
+    else
+      continue;
+    if (!std::isfinite(x))
+      throw std::invalid_argument("--" + name + " must be a finite number, got " +
+                                  (std::isnan(x) ? "nan" : x > 0 ? "inf" : "-inf"));
+  }
+}
+
 using rwkv::KokkosRuntime;
 
 // Runs body(); bad input becomes one line on stderr and exit code 1 (2 for bad options).
@@ -62,20 +81,6 @@ inline std::string tokenizer_spec(const std::string& given, int vocab_size) {
   throw std::invalid_argument("a vocabulary of " + std::to_string(vocab_size) +
                               " tokens has no default tokenizer: give --tokenizer (bytes, a tokenizer.json or a "
                               "World vocab .txt)");
-}
-
-// "1h02m", "3m07s", "42s"
-inline std::string format_duration(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e8) return "?";
-  const long s = long(seconds + 0.5);
-  char buf[32];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  else if (s >= 60)
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%lds", s);
-  return buf;
 }
 
 }  // namespace rwkv::cli

@@ -1,9 +1,10 @@
 // Data-parallel training across processes: rwkv-train built with MPI (RWKV_HAVE_MPI) runs one rank
-// per process under mpirun/srun; each rank trains on its slice of every global batch, the
-// gradients are averaged in place, and every rank applies the same optimizer step. Built without
-// MPI there is one rank and every collective returns its input. CUDA builds with NCCL
-// (RWKV_HAVE_NCCL) sum device buffers with NCCL, its communicator set up through MPI.
+// per process under mpirun/srun, and Ranks is the trainer's GradientReducer over MPI_COMM_WORLD.
+// Built without MPI there is one rank and every collective returns its input. CUDA builds with
+// NCCL (RWKV_HAVE_NCCL) sum device buffers with NCCL, its communicator set up through MPI.
 #pragma once
+
+#include <rwkv/gradient_reducer.hpp>
 
 #if RWKV_HAVE_MPI
 #include <mpi.h>
@@ -16,12 +17,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace rwkv::cli {
 
-class Ranks {
+class Ranks final : public GradientReducer {
  public:
   Ranks(int& argc, char**& argv) {
 #if RWKV_HAVE_MPI
@@ -34,7 +37,7 @@ class Ranks {
     (void)argv;
 #endif
   }
-  ~Ranks() {
+  ~Ranks() override {
 #if RWKV_HAVE_NCCL
     if (nccl_) ncclCommDestroy(nccl_);
 #endif
@@ -45,48 +48,25 @@ class Ranks {
   Ranks(const Ranks&) = delete;
   Ranks& operator=(const Ranks&) = delete;
 
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-  bool root() const { return rank_ == 0; }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
 
-  // Sums `count` floats of host memory over the ranks, in place.
-  void sum_in_place(float* values, std::size_t count) const {
-#if RWKV_HAVE_MPI
-    // MPI counts are int: large buffers go in pieces.
-    constexpr std::size_t piece = std::size_t(1) << 30;
-    for (std::size_t i = 0; i < count; i += piece) {
-      const int n = int(count - i < piece ? count - i : piece);
-      check(MPI_Allreduce(MPI_IN_PLACE, values + i, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "all-reduce of the gradients");
-    }
-#else
-    (void)values;
-    (void)count;
-#endif
-  }
+  void sum_in_place(std::span<float> values) override { sum_host(values); }
+  void sum_in_place(std::span<double> values) override { sum_host(values); }
 
 #if RWKV_HAVE_NCCL
-  // Sums `count` floats of device memory over the ranks, in place, on `stream`.
-  void sum_in_place_on_device(float* values, std::size_t count, cudaStream_t stream) {
-    if (!nccl_) {
-      ncclUniqueId id;
-      if (rank_ == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
-      check(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD), "broadcast of the NCCL id");
-      check_nccl(ncclCommInitRank(&nccl_, size_, id, rank_), "ncclCommInitRank");
-    }
-    check_nccl(ncclAllReduce(values, values, count, ncclFloat, ncclSum, nccl_, stream), "ncclAllReduce of the gradients");
-    if (cudaStreamSynchronize(stream) != cudaSuccess) throw std::runtime_error("CUDA: the gradient all-reduce failed");
-  }
+  bool sum_in_place_on_device(std::span<float> values) override { return sum_device(values, ncclFloat); }
+  bool sum_in_place_on_device(std::span<double> values) override { return sum_device(values, ncclDouble); }
 #endif
 
-  double sum(double value) const {
+  double sum(double value) override {
 #if RWKV_HAVE_MPI
     check(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "all-reduce of the loss");
 #endif
     return value;
   }
 
-  // Whether every rank holds the same value (the same answer on every rank).
-  bool all_equal(std::uint64_t value) const {
+  bool all_equal(std::uint64_t value) override {
 #if RWKV_HAVE_MPI
     unsigned long long low = value, high = value;
     check(MPI_Allreduce(MPI_IN_PLACE, &low, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD), "checksum comparison");
@@ -107,12 +87,42 @@ class Ranks {
   }
 
  private:
+  template <class Scalar>
+  void sum_host(std::span<Scalar> values) const {
+#if RWKV_HAVE_MPI
+    const MPI_Datatype type = std::is_same_v<Scalar, float> ? MPI_FLOAT : MPI_DOUBLE;
+    // MPI counts are int: large buffers go in pieces.
+    constexpr std::size_t piece = std::size_t(1) << 30;
+    for (std::size_t i = 0; i < values.size(); i += piece) {
+      const int n = int(values.size() - i < piece ? values.size() - i : piece);
+      check(MPI_Allreduce(MPI_IN_PLACE, values.data() + i, n, type, MPI_SUM, MPI_COMM_WORLD), "all-reduce of the gradients");
+    }
+#else
+    (void)values;
+#endif
+  }
+
 #if RWKV_HAVE_MPI
   static void check(int status, const char* what) {
     if (status != MPI_SUCCESS) throw std::runtime_error(std::string("MPI: ") + what + " failed");
   }
 #endif
 #if RWKV_HAVE_NCCL
+  // On the default stream, synchronized before it returns; the caller has finished the kernels
+  // that write the values.
+  template <class Scalar>
+  bool sum_device(std::span<Scalar> values, ncclDataType_t type) {
+    if (!nccl_) {
+      ncclUniqueId id;
+      if (rank_ == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
+      check(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD), "broadcast of the NCCL id");
+      check_nccl(ncclCommInitRank(&nccl_, size_, id, rank_), "ncclCommInitRank");
+    }
+    check_nccl(ncclAllReduce(values.data(), values.data(), values.size(), type, ncclSum, nccl_, nullptr),
+               "ncclAllReduce of the gradients");
+    if (cudaStreamSynchronize(nullptr) != cudaSuccess) throw std::runtime_error("CUDA: the gradient all-reduce failed");
+    return true;
+  }
   static void check_nccl(ncclResult_t status, const char* what) {
     if (status != ncclSuccess) throw std::runtime_error(std::string("NCCL: ") + what + ": " + ncclGetErrorString(status));
   }

@@ -1,5 +1,5 @@
 // Loss of a model over held-out tokens: sequential windows (data.hpp), in parallel mode or in RNN
-// mode, several windows per pass.
+// mode, several windows per pass; and the unigram baseline a model must beat.
 #pragma once
 
 #include <rwkv/data.hpp>
@@ -70,5 +70,9 @@ WindowedLoss windowed_loss_rnn(ModelT& model, std::span<const Token> tokens, int
     return loss;
   });
 }
+
+// Cross-entropy (bits per token) of the held-out tokens under the training split's token
+// frequencies (add-one smoothed): what a model that knows nothing but the unigram statistics gets.
+double unigram_bits(std::span<const Token> train, std::span<const Token> val, int vocab_size);
 
 }  // namespace rwkv

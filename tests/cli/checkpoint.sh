@@ -2,7 +2,8 @@
 # rwkv-train's checkpoints from the command line: a run stopped and resumed gives bit for bit the
 # losses and the final file of an uninterrupted run (also from bfloat16 weights), --keep-last,
 # --save-dtype files that h5py reads back as the rounded values, rwkv-info and its --check,
-# rwkv-export's inference files, and one clear error with a non-zero exit for each bad resume or file.
+# rwkv-export's inference files, and one clear error with a non-zero exit for each bad resume or file
+# and for each floating option that is not a finite number.
 #   checkpoint.sh RWKV_TRAIN RWKV_INFO RWKV_EXPORT WORK_DIR
 set -u
 train=$1 info=$2 export=$3 work=$4
@@ -44,6 +45,15 @@ check "rwkv-info reports step 10 of 10" grep -q "step 10 of 10" <("$info" longer
 
 fails_with "--n-embd 64 conflicts with 32 in straight.h5" "$train" --data corpus.txt --resume straight.h5 --n-embd 64
 fails_with "--lr-init 0.002 conflicts with 0.001 in straight.h5" "$train" --data corpus.txt --resume straight.h5 --lr-init 2e-3
+check "a checkpoint of an unknown version (h5py sets arch rwkv-9)" $python -c "
+import h5py, numpy as np, shutil
+shutil.copy('straight.h5', 'rwkv9.h5')
+with h5py.File('rwkv9.h5', 'a') as f: f.attrs['arch'] = np.bytes_(b'rwkv-9')"
+fails_with "rwkv9.h5: attribute 'arch': unknown architecture 'rwkv-9'; this build knows v4 (rwkv-4)" \
+  "$train" --resume rwkv9.h5
+fails_with "unknown architecture 'v9'; this build knows v4 (rwkv-4)" "$train" --data corpus.txt --arch v9 --steps 1
+check "--arch v4 names the version in the file" bash -c "'$train' ${run[*]} --arch v4 --steps 0 --save v4.h5 &&
+  $python -c \"import h5py; assert h5py.File('v4.h5', 'r').attrs['arch'] == b'rwkv-4'\""
 fails_with "--data FILE is required (or --resume CKPT)" "$train" --steps 2
 fails_with "--steps 4 is fewer than the 8 steps straight.h5 has done" "$train" --data corpus.txt --resume straight.h5 --steps 4
 printf 'Other text entirely, long enough for a window or two of sixteen tokens. %.0s' {1..10} >other.txt
@@ -54,6 +64,19 @@ import h5py, shutil
 shutil.copy('straight.h5', 'model.h5')
 with h5py.File('model.h5', 'a') as f: del f['train']"
 fails_with "model.h5: no group 'train'" "$train" --data corpus.txt --resume model.h5
+
+# A floating option that is NaN or infinite, on the command line or in --config, is refused before
+# anything trains or is written.
+fails_with "--lr-init must be a finite number, got nan" "$train" --data corpus.txt --steps 1 --lr-init nan --save refused.h5
+fails_with "--lr-final must be a finite number, got inf" "$train" --data corpus.txt --steps 1 --lr-final inf --save refused.h5
+fails_with "--val-fraction must be a finite number, got nan" "$train" --data corpus.txt --steps 1 --val-fraction nan \
+  --save refused.h5
+fails_with "--time-limit must be a finite number, got -inf" "$train" --data corpus.txt --steps 1 --time-limit -inf \
+  --save refused.h5
+printf 'weight-decay = inf\n' >infinite.ini
+fails_with "--weight-decay must be a finite number, got inf" "$train" --data corpus.txt --steps 1 --config infinite.ini \
+  --save refused.h5
+check "no file from a refused run" test ! -e refused.h5 -a ! -e refused.h5.jsonl
 
 # --keep-last 2 with a save every 2 steps: steps 4 and 6 remain, and model.h5 is step 6.
 mkdir -p kept
