@@ -6,6 +6,7 @@
 #include "txt2img_training.hpp"
 
 #include <rwkv/checkpoint.hpp>
+#include <rwkv/core/hash.hpp>
 #include <rwkv/data.hpp>
 #include <rwkv/evaluate.hpp>
 #include <rwkv/v4/model.hpp>
@@ -314,10 +315,7 @@ void average_gradients(cli::Ranks& ranks, TrainModel& model, const GradStaging& 
 // FNV-1a of the weights' bytes: ranks that applied the same steps hold the same bits.
 std::uint64_t weights_checksum(TrainModel& model) {
   const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model.weights().flat);
-  const auto* bytes = reinterpret_cast<const unsigned char*>(host.data());
-  std::uint64_t hash = 14695981039346656037ull;
-  for (std::size_t i = 0; i < host.size() * sizeof(float); ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
-  return hash;
+  return fnv1a64(std::as_bytes(std::span(host.data(), host.size())));
 }
 
 int train(Options o, cli::Ranks& ranks) {
