@@ -1,4 +1,4 @@
-#include "test_support.hpp"
+#include "gradient_check.hpp"
 
 #include <rwkv/kernels/cross_entropy.hpp>
 
@@ -164,9 +164,7 @@ TEMPLATE_LIST_TEST_CASE("cross_entropy_backward matches central finite differenc
       }
       const auto dz = run_backward<Space, double>(z, t, scale, l2wrap, false);
       auto f = [&]() { return reference_objective(zs, t, s.rows, s.V, scale, l2wrap); };
-      int bad = 0;
-      for (std::size_t i = 0; i < zs.size(); ++i) bad += !close(dz[i], central_difference(&zs[i], h, f), 1e-7, 1e-9);
-      CHECK(bad == 0);
+      CHECK(FiniteDifferenceCheck{h, 1e-7, 1e-9}.mismatches("dlogits", zs, dz, f) == 0);
     }
 }
 

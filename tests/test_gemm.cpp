@@ -1,4 +1,4 @@
-#include "test_support.hpp"
+#include "gradient_check.hpp"
 
 #include <rwkv/kernels/gemm.hpp>
 
@@ -176,12 +176,7 @@ TEMPLATE_LIST_TEST_CASE("matmul_backward matches central finite differences of s
     auto xs = as_doubles(x), Ws = as_doubles(W);
     const auto gs = as_doubles(g);
     // L = sum(y * g), so dL/dx and dL/dW are what the backward adds given dy = g.
-    auto loss = [&]() {
-      const Product y = reference_forward(xs, Ws, s);
-      double l = 0;
-      for (std::size_t i = 0; i < y.value.size(); ++i) l += y.value[i] * gs[i];
-      return l;
-    };
+    auto loss = [&]() { return weighted_sum(reference_forward(xs, Ws, s).value, gs); };
     Space space;
     const auto xd = to_device<Space>(x);
     const auto Wd = to_device<Space>(W);
@@ -191,14 +186,10 @@ TEMPLATE_LIST_TEST_CASE("matmul_backward matches central finite differences of s
       Matrix<Space, double> dx("dx", s.N, s.in), dW("dW", s.out, s.in);
       backward(path, space, dx, dW, gd, xd, Wd);
       space.fence();
-      const auto dxs = as_doubles(to_host(dx));
-      const auto dWs = as_doubles(to_host(dW));
       // L is linear in each entry, so the central difference is exact up to rounding of L (~1e-16 * |L| / h).
-      const double h = 1e-3, rtol = 1e-9, atol = 1e-10;
-      int bad = 0;
-      for (std::size_t i = 0; i < xs.size(); ++i) bad += !close(dxs[i], central_difference(&xs[i], h, loss), rtol, atol);
-      for (std::size_t i = 0; i < Ws.size(); ++i) bad += !close(dWs[i], central_difference(&Ws[i], h, loss), rtol, atol);
-      CHECK(bad == 0);
+      const FiniteDifferenceCheck fd{1e-3, 1e-9, 1e-10};
+      CHECK(fd.mismatches("dx", xs, as_doubles(to_host(dx)), loss) == 0);
+      CHECK(fd.mismatches("dW", Ws, as_doubles(to_host(dW)), loss) == 0);
     }
   }
 }

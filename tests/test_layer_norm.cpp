@@ -1,4 +1,4 @@
-#include "test_support.hpp"
+#include "gradient_check.hpp"
 
 #include <rwkv/kernels/layer_norm.hpp>
 
@@ -113,9 +113,7 @@ TEMPLATE_LIST_TEST_CASE("layer_norm_backward matches central finite differences"
     layer_norm_forward(space, y, mean, rstd, xd, wd, bd, eps);
     layer_norm_backward(space, dxd, dwd, dbd, dyd, xd, wd, mean, rstd);
     space.fence();
-    const auto dx = as_doubles(to_host(dxd));
-    const auto dw = as_doubles(to_host(dwd));
-    const auto db = as_doubles(to_host(dbd));
+    const auto dx = increments(dxd, dx0), dw = increments(dwd, dw0), db = increments(dbd, db0);
 
     // L = sum(y * dy), so dL/dtheta is what the backward adds.
     auto xs = as_doubles(x), ws = as_doubles(w), bs = as_doubles(b);
@@ -123,20 +121,11 @@ TEMPLATE_LIST_TEST_CASE("layer_norm_backward matches central finite differences"
     auto loss = [&]() {
       std::vector<double> yr, mr, rr;
       layer_norm_reference(xs, ws, bs, s.rows, s.C, eps, yr, mr, rr);
-      double l = 0;
-      for (std::size_t i = 0; i < yr.size(); ++i) l += yr[i] * g[i];
-      return l;
+      return weighted_sum(yr, g);
     };
-    const double h = 1e-5, rtol = 1e-6, atol = 1e-7;
-    int bad = 0;
-    for (std::size_t i : sample_indices(xs.size(), 48, 31)) {
-      const double fd = central_difference(&xs[i], h, loss);
-      bad += !close(dx[i] - dx0.data()[i], fd, rtol, atol);
-    }
-    for (std::size_t c : sample_indices(ws.size(), 24, 32)) {
-      bad += !close(dw[c] - dw0(c), central_difference(&ws[c], h, loss), rtol, atol);
-      bad += !close(db[c] - db0(c), central_difference(&bs[c], h, loss), rtol, atol);
-    }
-    CHECK(bad == 0);
+    const FiniteDifferenceCheck fd{1e-5, 1e-6, 1e-7};
+    CHECK(fd.mismatches("dx", xs, dx, 48, 31, loss) == 0);
+    CHECK(fd.mismatches("dweight", ws, dw, 24, 32, loss) == 0);
+    CHECK(fd.mismatches("dbias", bs, db, 24, 32, loss) == 0);
   }
 }

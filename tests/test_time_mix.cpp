@@ -1,4 +1,4 @@
-#include "test_support.hpp"
+#include "gradient_check.hpp"
 
 #include <rwkv/kernels/time_mix.hpp>
 
@@ -98,28 +98,17 @@ TEMPLATE_LIST_TEST_CASE("time_mix_backward matches central finite differences", 
       time_mix_backward(space, s.T, dxd, dsd, dmd, gd, xd, sd, md);
       space.fence();
       const auto dx = as_doubles(to_host(dxd));
-      const auto dstate = as_doubles(to_host(dsd));
       const auto dmix = as_doubles(to_host(dmd));
 
       // L = sum(out * dout). L is linear in x, state and mix separately, so the central difference
       // is exact but for rounding: h = 1e-3 keeps that below 1e-11.
       auto xs = as_doubles(x), ss = as_doubles(state), ms = as_doubles(mix);
       const auto g = as_doubles(dout);
-      auto loss = [&]() {
-        const auto out = time_mix_reference(xs, ss, ms, s);
-        double l = 0;
-        for (std::size_t i = 0; i < out.size(); ++i) l += out[i] * g[i];
-        return l;
-      };
-      const double h = 1e-3, rtol = 1e-9, atol = 1e-10;
-      int bad = 0;
-      for (std::size_t i : sample_indices(xs.size(), 64, 21))
-        bad += !close(dx[i] - dx0.data()[i], central_difference(&xs[i], h, loss), rtol, atol);
-      for (std::size_t i : sample_indices(ss.size(), 32, 22))
-        bad += !close(dstate[i] - dstate0.data()[i], central_difference(&ss[i], h, loss), rtol, atol);
-      for (std::size_t c : sample_indices(ms.size(), 32, 23))
-        bad += !close(dmix[c] - dmix0(c), central_difference(&ms[c], h, loss), rtol, atol);
-      CHECK(bad == 0);
+      auto loss = [&]() { return weighted_sum(time_mix_reference(xs, ss, ms, s), g); };
+      const FiniteDifferenceCheck fd{1e-3, 1e-9, 1e-10};
+      CHECK(fd.mismatches("dx", xs, increments(dxd, dx0), 64, 21, loss) == 0);
+      CHECK(fd.mismatches("dshift_state", ss, increments(dsd, dstate0), 32, 22, loss) == 0);
+      CHECK(fd.mismatches("dmix", ms, increments(dmd, dmix0), 32, 23, loss) == 0);
 
       // An empty dshift_state is skipped and changes nothing else.
       auto dx2 = to_device<Space>(dx0);

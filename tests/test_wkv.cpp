@@ -1,4 +1,4 @@
-#include "test_support.hpp"
+#include "gradient_check.hpp"
 
 #include <rwkv/kernels/wkv.hpp>
 
@@ -203,12 +203,7 @@ Gradients kernel_gradients(Shape s, const Inputs<double>& in, const HostMatrix<d
   wkv_backward(space, s.T, dtd, dtf, dk, dv, dstate, to_device<Space>(dy), saved, td, tf, k, v);
   space.fence();
 
-  auto increment = [](const auto& device, const auto& start) {
-    Doubles g = as_doubles(to_host(device));
-    for (std::size_t i = 0; i < g.size(); ++i) g[i] -= start.data()[i];
-    return g;
-  };
-  return {increment(dtd, dtd0), increment(dtf, dtf0), increment(dk, dk0), increment(dv, dv0),
+  return {increments(dtd, dtd0), increments(dtf, dtf0), increments(dk, dk0), increments(dv, dv0),
           as_doubles(to_host(dstate.aa)), as_doubles(to_host(dstate.bb)), as_doubles(to_host(dstate.pp))};
 }
 
@@ -230,25 +225,14 @@ void check_against_finite_differences(Shape s, const Inputs<double>& in, const H
       l += st.aa[i] * dfinal.aa[i] + st.bb[i] * dfinal.bb[i] + st.pp[i] * dfinal.pp[i];
     return l;
   };
-  const double h = 1e-5, rtol = 1e-6, atol = 1e-7;
-  auto check = [&](const char* name, Doubles& x, const Doubles& grad, std::uint64_t seed) {
-    int bad = 0;
-    for (std::size_t i : sample_indices(x.size(), count, seed)) {
-      const double fd = central_difference(&x[i], h, loss);
-      if (!close(grad[i], fd, rtol, atol)) {
-        ++bad;
-        UNSCOPED_INFO(name << "[" << i << "]: backward " << grad[i] << ", finite difference " << fd);
-      }
-    }
-    CHECK(bad == 0);
-  };
-  check("time_decay", td, got.time_decay, 1);
-  check("time_first", tf, got.time_first, 2);
-  check("k", k, got.k, 3);
-  check("v", v, got.v, 4);
-  check("aa", init.aa, got.aa, 5);
-  check("bb", init.bb, got.bb, 6);
-  check("pp", init.pp, got.pp, 7);
+  const FiniteDifferenceCheck fd{1e-5, 1e-6, 1e-7};
+  CHECK(fd.mismatches("time_decay", td, got.time_decay, count, 1, loss) == 0);
+  CHECK(fd.mismatches("time_first", tf, got.time_first, count, 2, loss) == 0);
+  CHECK(fd.mismatches("k", k, got.k, count, 3, loss) == 0);
+  CHECK(fd.mismatches("v", v, got.v, count, 4, loss) == 0);
+  CHECK(fd.mismatches("aa", init.aa, got.aa, count, 5, loss) == 0);
+  CHECK(fd.mismatches("bb", init.bb, got.bb, count, 6, loss) == 0);
+  CHECK(fd.mismatches("pp", init.pp, got.pp, count, 7, loss) == 0);
 }
 
 RefState random_state_gradient(int B, int C, std::uint64_t seed) {
