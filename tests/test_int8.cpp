@@ -95,12 +95,12 @@ TEMPLATE_LIST_TEST_CASE("int8_matmul_forward computes row * (q . (col * x)) with
   }
 }
 
-TEST_CASE("a quantized model's logits stay close to the float model's", "[int8]") {
-  using Space = Kokkos::DefaultExecutionSpace;
+TEMPLATE_LIST_TEST_CASE("a quantized model's logits stay close to the float model's", "[int8]", Spaces) {
+  using Space = TestType;
   const ModelConfig config{2, 64, 0, 50};
   Model<v4, Space, float> model(config, inference_only);
   randomize_weights(model, 9, 0.1);
-  const auto prompt = device_tokens(random_tokens(20, config.vocab_size, 10), "prompt");
+  const auto prompt = device_tokens<Space>(random_tokens(20, config.vocab_size, 10), "prompt");
   const auto float_state = model.new_state();
   const auto reference = host_copy(model.infer(prompt, 20, float_state, true));
   const std::size_t float_bytes = model.step_weight_bytes();
