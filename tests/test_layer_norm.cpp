@@ -15,10 +15,11 @@ using namespace rwkv::test;
 struct Shape {
   int rows, C;
 };
-// C = 1 (var 0), C not a multiple of any vector width, and many rows.
-const Shape shapes[] = {{1, 1}, {13, 1}, {9, 7}, {33, 64}, {5, 1000}, {4099, 7}, {517, 64}};
+// C = 1 (var 0), C not a multiple of any vector width, and many rows; no rows, no channels, neither.
+const Shape shapes[] = {{1, 1}, {13, 1}, {9, 7}, {33, 64}, {5, 1000}, {4099, 7}, {517, 64}, {0, 7}, {5, 0}, {0, 0}};
 
-// Plain double layer norm: y[n] = (x[n] - mean) / sqrt(var + eps) * w + b.
+// Plain double layer norm: y[n] = (x[n] - mean) / sqrt(var + eps) * w + b; an empty row (C = 0)
+// has mean and variance 0.
 void layer_norm_reference(const std::vector<double>& x, const std::vector<double>& w, const std::vector<double>& b,
                           int rows, int C, double eps, std::vector<double>& y, std::vector<double>& mean,
                           std::vector<double>& rstd) {
@@ -28,10 +29,10 @@ void layer_norm_reference(const std::vector<double>& x, const std::vector<double
   for (int n = 0; n < rows; ++n) {
     double mu = 0;
     for (int c = 0; c < C; ++c) mu += x[n * C + c];
-    mu /= C;
+    mu = C > 0 ? mu / C : 0.0;
     double var = 0;
     for (int c = 0; c < C; ++c) var += (x[n * C + c] - mu) * (x[n * C + c] - mu);
-    var /= C;
+    var = C > 0 ? var / C : 0.0;
     const double r = 1.0 / std::sqrt(var + eps);
     for (int c = 0; c < C; ++c) y[n * C + c] = (x[n * C + c] - mu) * r * w[c] + b[c];
     mean[n] = mu;
@@ -127,5 +128,9 @@ TEMPLATE_LIST_TEST_CASE("layer_norm_backward matches central finite differences"
     CHECK(fd.mismatches("dx", xs, dx, 48, 31, loss) == 0);
     CHECK(fd.mismatches("dweight", ws, dw, 24, 32, loss) == 0);
     CHECK(fd.mismatches("dbias", bs, db, 24, 32, loss) == 0);
+    if (s.rows == 0) {  // no rows: dweight and dbias exactly as they were
+      CHECK(dw == std::vector<double>(std::size_t(s.C), 0.0));
+      CHECK(db == std::vector<double>(std::size_t(s.C), 0.0));
+    }
   }
 }

@@ -20,8 +20,10 @@ using Doubles = std::vector<double>;
 struct Shape {
   int B, T, C;
 };
-// B = 1, T = 1, C = 1, C = 7 (no vector width), odd T.
-const Shape shapes[] = {{1, 1, 1}, {1, 1, 7}, {2, 1, 3}, {1, 9, 1}, {3, 17, 7}, {2, 33, 16}, {1, 64, 5}};
+// B = 1, T = 1, C = 1, C = 7 (no vector width), odd T; B = 0, T = 0 (the state passes through
+// unchanged, and its gradient back), C = 0.
+const Shape shapes[] = {{1, 1, 1}, {1, 1, 7}, {2, 1, 3}, {1, 9, 1}, {3, 17, 7}, {2, 33, 16}, {1, 64, 5},
+                        {0, 5, 3}, {2, 0, 3}, {2, 4, 0}};
 
 // The inputs of one problem in Scalar, so that the double reference sees exactly the kernel's numbers.
 template <class Scalar>
@@ -165,6 +167,11 @@ void check_forward(Shape s, const Inputs<Scalar>& in, double rtol) {
   CHECK(bad == 0);
   const RefState final_got{as_doubles(to_host(state.aa)), as_doubles(to_host(state.bb)), as_doubles(to_host(state.pp))};
   CHECK(count_state_mismatches(final_got, st, rtol) == 0);
+  if (s.B * s.T == 0) {  // no step: the initial state exactly
+    CHECK(final_got.aa == as_doubles(in.aa));
+    CHECK(final_got.bb == as_doubles(in.bb));
+    CHECK(final_got.pp == as_doubles(in.pp));
+  }
   const RefState saved_got{as_doubles(to_host(saved.aa)), as_doubles(to_host(saved.bb)), as_doubles(to_host(saved.pp))};
   CHECK(count_state_mismatches(saved_got, before, rtol) == 0);
 }
@@ -277,7 +284,17 @@ TEMPLATE_LIST_TEST_CASE("wkv_backward matches central finite differences", "[wkv
       fill_uniform(dy, seed + 7);
       const RefState dfinal = random_state_gradient(s.B, s.C, seed + 8);
       const Gradients got = kernel_gradients<TestType>(s, in, dy, dfinal);
-      check_against_finite_differences(s, in, dy, dfinal, got, 40);
+      if (s.B * s.T > 0) {
+        check_against_finite_differences(s, in, dy, dfinal, got, 40);
+      } else {
+        // No step: the final state's gradient is the initial one's, exactly, and nothing is added.
+        // (A finite difference of the empty state's loss resolves nothing: its pp dwarfs the rest.)
+        CHECK(got.aa == dfinal.aa);
+        CHECK(got.bb == dfinal.bb);
+        CHECK(got.pp == dfinal.pp);
+        CHECK(got.time_decay == Doubles(std::size_t(s.C), 0.0));
+        CHECK(got.time_first == Doubles(std::size_t(s.C), 0.0));
+      }
     }
   }
 }
