@@ -5,6 +5,8 @@
 
 #include "ceilings.hpp"
 
+#include <rwkv/core/hash.hpp>
+
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
@@ -49,10 +51,7 @@ void fill_uniform(const View& view, float lo, float hi, std::uint64_t seed = 1) 
   Kokkos::parallel_for(
       "rwkv::bench::fill_uniform", Kokkos::RangePolicy<Space, Kokkos::IndexType<std::int64_t>>(0, std::int64_t(view.size())),
       KOKKOS_LAMBDA(std::int64_t i) {
-        std::uint64_t z = std::uint64_t(i) * 0x9E3779B97F4A7C15ull + offset;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
+        const std::uint64_t z = rwkv::splitmix64(offset, std::uint64_t(i));
         data[i] = Value(low + double(z >> 11) / 9007199254740992.0 * width);
       });
   Space().fence();

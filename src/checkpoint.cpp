@@ -2,6 +2,7 @@
 
 #include <rwkv/arch.hpp>
 #include <rwkv/core/half_float.hpp>
+#include <rwkv/core/hash.hpp>
 #include <rwkv/core/hdf5_support.hpp>
 
 #include <fcntl.h>
@@ -49,12 +50,11 @@ std::size_t dtype_bytes(WeightDtype dtype) {
 }
 
 std::uint64_t token_hash(const std::uint16_t* tokens, std::size_t count) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (std::size_t i = 0; i < count; ++i)
-    for (std::uint64_t byte : {std::uint64_t(tokens[i] & 0xff), std::uint64_t(tokens[i] >> 8)}) {
-      hash ^= byte;
-      hash *= 1099511628211ull;
-    }
+  std::uint64_t hash = fnv1a64_offset_basis;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint8_t bytes[2] = {std::uint8_t(tokens[i] & 0xff), std::uint8_t(tokens[i] >> 8)};  // little-endian
+    hash = fnv1a64(std::as_bytes(std::span(bytes)), hash);
+  }
   return hash;
 }
 

@@ -1,4 +1,5 @@
 #include <rwkv/data.hpp>
+#include <rwkv/core/hash.hpp>
 #include <rwkv/core/quote.hpp>
 
 #include <algorithm>
@@ -279,14 +280,6 @@ bool is_prime(std::uint64_t n) {
   return true;
 }
 
-// splitmix64's finalizer: nearby seeds give unrelated offsets.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 void check_ctx_len(int ctx_len) {
   if (ctx_len < 1) throw std::invalid_argument("rwkv::data: ctx_len " + std::to_string(ctx_len) + " must be >= 1");
 }
@@ -457,7 +450,7 @@ WindowSampler::WindowSampler(std::size_t n_tokens, int ctx_len, std::uint64_t se
   prime_ = magic_prime((n_tokens - 1) / std::size_t(ctx_len));
   // As RWKV-LM computes it, int(p * (sqrt(5) - 1) / 2) in doubles: the same slots for p < 2^53.
   multiplier_ = std::uint64_t(double(prime_) * ((std::sqrt(5.0) - 1) / 2));
-  offset_ = mix(seed) % prime_;
+  offset_ = mix64(seed) % prime_;  // nearby seeds give unrelated offsets
 }
 
 std::size_t WindowSampler::start(std::uint64_t sample_index) const {

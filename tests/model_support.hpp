@@ -1,5 +1,5 @@
-// Shared by the model-level tests: token views, random weights, comparisons of results and the
-// finite-difference check of a model's gradients.
+// Shared by the model-level tests: the spaces and scalars they run on, token views, random weights,
+// comparisons of results and the finite-difference check of a model's gradients.
 #pragma once
 
 #include "test_support.hpp"
@@ -19,10 +19,23 @@
 
 namespace rwkv::test {
 
-using TokenView = Kokkos::View<int*, Kokkos::DefaultExecutionSpace::memory_space>;
+// Each space of Spaces with float and with double, as (TestType::space, TestType::scalar) of a
+// TEMPLATE_LIST_TEST_CASE.
+template <class Space, class Scalar>
+struct SpaceAndScalar {
+  using space = Space;
+  using scalar = Scalar;
+};
+template <class... Space>
+std::tuple<SpaceAndScalar<Space, float>..., SpaceAndScalar<Space, double>...> with_both_scalars(std::tuple<Space...>);
+using SpacesAndScalars = decltype(with_both_scalars(Spaces()));
 
-inline TokenView device_tokens(const std::vector<int>& host, const char* label) {
-  TokenView d(std::string(label), host.size());
+template <class Space = Kokkos::DefaultExecutionSpace>
+using TokenView = Kokkos::View<int*, typename Space::memory_space>;
+
+template <class Space = Kokkos::DefaultExecutionSpace>
+TokenView<Space> device_tokens(const std::vector<int>& host, const char* label) {
+  TokenView<Space> d(std::string(label), host.size());
   Kokkos::deep_copy(d, Kokkos::View<const int*, Kokkos::HostSpace>(host.data(), host.size()));
   return d;
 }

@@ -14,7 +14,7 @@ using namespace rwkv;
 using namespace rwkv::test;
 
 
-const int sizes[] = {1, 7, 65, 1000, 4099};
+const int sizes[] = {1, 7, 65, 1000, 4099, 0};
 
 // torch.optim.AdamW's single-tensor step, written out in double.
 void adamw_reference(std::vector<double>& p, const std::vector<double>& grad, std::vector<double>& m,

@@ -134,6 +134,9 @@ TEMPLATE_LIST_TEST_CASE("soft-target cross-entropy forward matches a plain doubl
   check_forward<TestType, double>(9, 515, 3);
   check_forward<TestType, float>(9, 515, 3);
   check_forward<TestType, double>(5, 512, 0);
+  // No rows: nothing to score, no shape refused.
+  check_forward<TestType, double>(0, 773, 256);
+  check_forward<TestType, float>(0, 773, 256);
 }
 
 TEMPLATE_LIST_TEST_CASE("soft-target cross-entropy backward matches central finite differences",

@@ -1,4 +1,4 @@
-#include "test_support.hpp"
+#include "gradient_check.hpp"
 
 #include <rwkv/kernels/gemm.hpp>
 
@@ -18,9 +18,11 @@ struct Shape {
 };
 // Sizes of 1, sizes that are no multiple of a tile (64) or of a K step (128 on hosts, 32 on GPUs),
 // and shapes spanning several tiles and K steps along each of the three products' K axes
-// (in for y, out for dx, N for dW).
+// (in for y, out for dx, N for dW); each extent 0 in turn (in = 0: y = 0, the empty sum), with one
+// row too (the one-row product), and all of them.
 const Shape shapes[] = {{1, 1, 1},      {7, 1, 7},     {1, 7, 33},    {33, 100, 7},
-                        {100, 257, 33}, {257, 33, 100}, {130, 257, 257}, {65, 129, 1}};
+                        {100, 257, 33}, {257, 33, 100}, {130, 257, 257}, {65, 129, 1},
+                        {0, 7, 5}, {7, 0, 5}, {7, 5, 0}, {1, 0, 5}, {1, 5, 0}, {0, 0, 0}};
 
 enum class Path { dispatch, portable };
 const Path paths[] = {Path::dispatch, Path::portable};
@@ -166,7 +168,7 @@ TEMPLATE_LIST_TEST_CASE("matmul forward and backward, BLAS and portable paths, m
 
 TEMPLATE_LIST_TEST_CASE("matmul_backward matches central finite differences of sum(y * g)", "[gemm]", Spaces) {
   using Space = TestType;
-  const Shape small[] = {{1, 1, 1}, {3, 7, 5}, {9, 2, 13}};
+  const Shape small[] = {{1, 1, 1}, {3, 7, 5}, {9, 2, 13}, {0, 3, 2}, {3, 0, 2}, {3, 2, 0}};
   for (const Shape s : small) {
     CAPTURE(s.N, s.in, s.out);
     HostMatrix<double> x("x", s.N, s.in), W("W", s.out, s.in), g("g", s.N, s.out);
@@ -176,12 +178,7 @@ TEMPLATE_LIST_TEST_CASE("matmul_backward matches central finite differences of s
     auto xs = as_doubles(x), Ws = as_doubles(W);
     const auto gs = as_doubles(g);
     // L = sum(y * g), so dL/dx and dL/dW are what the backward adds given dy = g.
-    auto loss = [&]() {
-      const Product y = reference_forward(xs, Ws, s);
-      double l = 0;
-      for (std::size_t i = 0; i < y.value.size(); ++i) l += y.value[i] * gs[i];
-      return l;
-    };
+    auto loss = [&]() { return weighted_sum(reference_forward(xs, Ws, s).value, gs); };
     Space space;
     const auto xd = to_device<Space>(x);
     const auto Wd = to_device<Space>(W);
@@ -191,26 +188,24 @@ TEMPLATE_LIST_TEST_CASE("matmul_backward matches central finite differences of s
       Matrix<Space, double> dx("dx", s.N, s.in), dW("dW", s.out, s.in);
       backward(path, space, dx, dW, gd, xd, Wd);
       space.fence();
-      const auto dxs = as_doubles(to_host(dx));
-      const auto dWs = as_doubles(to_host(dW));
       // L is linear in each entry, so the central difference is exact up to rounding of L (~1e-16 * |L| / h).
-      const double h = 1e-3, rtol = 1e-9, atol = 1e-10;
-      int bad = 0;
-      for (std::size_t i = 0; i < xs.size(); ++i) bad += !close(dxs[i], central_difference(&xs[i], h, loss), rtol, atol);
-      for (std::size_t i = 0; i < Ws.size(); ++i) bad += !close(dWs[i], central_difference(&Ws[i], h, loss), rtol, atol);
-      CHECK(bad == 0);
+      const FiniteDifferenceCheck fd{1e-3, 1e-9, 1e-10};
+      CHECK(fd.mismatches("dx", xs, as_doubles(to_host(dx)), loss) == 0);
+      CHECK(fd.mismatches("dW", Ws, as_doubles(to_host(dW)), loss) == 0);
     }
   }
 }
 
 TEMPLATE_LIST_TEST_CASE("matmul_forward_few_rows matches plain double products", "[gemm]", Spaces) {
   // One row of 3072: blocks of 5 rows (row_shares.hpp), so the cores take many and steal some.
-  for (const Shape s : {Shape{1, 1, 1}, Shape{1, 77, 13}, Shape{1, 3072, 701}, Shape{2, 40, 9}, Shape{3, 300, 5}}) {
+  for (const Shape s : {Shape{1, 1, 1}, Shape{1, 77, 13}, Shape{1, 3072, 701}, Shape{2, 40, 9}, Shape{3, 300, 5},
+                        Shape{0, 40, 9}, Shape{1, 0, 9}, Shape{2, 0, 9}, Shape{1, 40, 0}}) {
     CAPTURE(s.N, s.in, s.out);
     HostMatrix<float> x("x", s.N, s.in), W("W", s.out, s.in);
     fill_uniform(x, 11 + s.N);
     fill_uniform(W, 12 + s.in);
     Matrix<TestType, float> y("y", s.N, s.out);
+    Kokkos::deep_copy(y, std::numeric_limits<float>::quiet_NaN());  // overwritten, also by in = 0's zeros
     matmul_forward_few_rows(TestType(), y, to_device<TestType>(x), to_device<TestType>(W));
     const Product ref = reference_forward(as_doubles(x), as_doubles(W), s);
     CHECK(count_outside<float>(as_doubles(to_host(y)), {}, ref, s.in) == 0);
@@ -219,22 +214,25 @@ TEMPLATE_LIST_TEST_CASE("matmul_forward_few_rows matches plain double products",
 
 #if defined(RWKV_OPENMP_LOOPS)
 TEST_CASE("RowShares hands every row to exactly one thread, whatever the team", "[gemm]") {
+  // Rows of 1 byte (blocks of block_rows rows) and of 0 bytes (a product with in = 0).
   for (const int out : {0, 1, 7, 1000, 4099}) {
     for (const int block_rows : {1, 3, 64}) {
       for (const int team : {1, 2, 3, 4}) {
-        CAPTURE(out, block_rows, team);
-        // Shares for 4 threads: a smaller team leaves runs without their owner.
-        gemm_detail::RowShares shares(out, 4, 1, std::size_t(block_rows));
-        std::vector<int> taken(std::size_t(out), 0);
-        int* counts = taken.data();
+        for (const std::size_t row_bytes : {1, 0}) {
+          CAPTURE(out, block_rows, team, row_bytes);
+          // Shares for 4 threads: a smaller team leaves runs without their owner.
+          gemm_detail::RowShares shares(out, 4, row_bytes, std::size_t(block_rows));
+          std::vector<int> taken(std::size_t(out), 0);
+          int* counts = taken.data();
 #pragma omp parallel num_threads(team)
-        shares.run([counts](int i) {
+          shares.run([counts](int i) {
 #pragma omp atomic
-          ++counts[i];
-        });
-        int wrong = 0;
-        for (int n : taken) wrong += n != 1;
-        CHECK(wrong == 0);
+            ++counts[i];
+          });
+          int wrong = 0;
+          for (int n : taken) wrong += n != 1;
+          CHECK(wrong == 0);
+        }
       }
     }
   }

@@ -28,7 +28,8 @@ using Space = Kokkos::DefaultExecutionSpace;
 
 template <class Scalar>
 using TestModel = Model<v4, Space, Scalar>;
-using LevelView = TestModel<double>::LevelView;
+template <class ExecSpace>
+using LevelView = typename Model<v4, ExecSpace, double>::LevelView;
 
 // Like a text-to-image sequence: a few text tokens without position, then image positions in
 // raster order from `first`, wrapping at 1024.
@@ -39,13 +40,14 @@ std::vector<int> sequence_positions(int n, int text, int first) {
 }
 
 // Soft levels for rows: every third row hard (-1), the others fractional or whole levels.
-LevelView soft_levels(int rows, std::uint64_t seed) {
+template <class ExecSpace>
+LevelView<ExecSpace> soft_levels(int rows, std::uint64_t seed) {
   Kokkos::View<float**, Kokkos::LayoutRight, Kokkos::HostSpace> host("levels", rows, 3);
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> level(0.0f, 7.0f);
   for (int n = 0; n < rows; ++n)
     for (int c = 0; c < 3; ++c) host(n, c) = n % 3 == 0 ? -1.0f : n % 3 == 1 ? level(rng) : float(rng() % 8);
-  LevelView d("levels", rows, 3);
+  LevelView<ExecSpace> d("levels", rows, 3);
   Kokkos::deep_copy(d, host);
   return d;
 }
@@ -61,36 +63,41 @@ TEST_CASE("image_positions needs 66 channels", "[model][image]") {
   CHECK_NOTHROW(tensor_specs(v4{}, ModelConfig{1, 65, 0, 10, false}));
 }
 
-TEMPLATE_TEST_CASE("prefill with image positions leaves the state and logits of steps with them", "[rnn][image]", float,
-                   double) {
-  TestModel<TestType> model(image_config, inference_only);
+TEMPLATE_LIST_TEST_CASE("prefill with image positions leaves the state and logits of steps with them", "[rnn][image]",
+                        SpacesAndScalars) {
+  using Space = typename TestType::space;
+  using Scalar = typename TestType::scalar;
+  Model<v4, Space, Scalar> model(image_config, inference_only);
   for (int T : {1, 2, 17, 64}) {
     CAPTURE(T);
     randomize_weights(model, 200 + T, 0.4);
     const auto prompt = random_tokens(T, image_config.vocab_size, 9 + T);
     const auto positions = sequence_positions(T, T / 3, 1000);  // crosses the wrap to position 0
     auto parallel = model.new_state();
-    const auto prefill_logits =
-        copy_of(model.infer(device_tokens(prompt, "prompt"), T, parallel, false, device_tokens(positions, "positions")));
+    const auto prefill_logits = copy_of(
+        model.infer(device_tokens<Space>(prompt, "prompt"), T, parallel, false, device_tokens<Space>(positions, "positions")));
     auto sequential = model.new_state();
-    Matrix<Space, TestType> step_logits;
+    Matrix<Space, Scalar> step_logits;
     for (int t = 0; t < T; ++t) step_logits = copy_of(model.step(prompt[t], sequential, positions[t]));
-    CHECK(relative_difference(parallel.data(), sequential.data()) < tolerance<TestType>());
-    CHECK(relative_difference(prefill_logits, step_logits) < tolerance<TestType>());
+    CHECK(relative_difference(parallel.data(), sequential.data()) < tolerance<Scalar>());
+    CHECK(relative_difference(prefill_logits, step_logits) < tolerance<Scalar>());
     // Without the positions the same prompt leaves another state: the channels take part.
     auto plain = model.new_state();
-    model.infer(device_tokens(prompt, "prompt"), T, plain);
+    model.infer(device_tokens<Space>(prompt, "prompt"), T, plain);
     CHECK(relative_difference(plain.data(), parallel.data()) > 1e-3);
   }
 }
 
-TEST_CASE("RNN-mode logits with image positions equal the parallel forward's at every position", "[rnn][image]") {
+TEMPLATE_LIST_TEST_CASE("RNN-mode logits with image positions equal the parallel forward's at every position",
+                        "[rnn][image]", Spaces) {
+  using Space = TestType;
   const int T = 11;
-  TestModel<double> trainer(image_config, TrainingShape{1, T, false});
+  Model<v4, Space, double> trainer(image_config, TrainingShape{1, T, false});
   randomize_weights(trainer, 5, 0.5);
   const auto tokens = random_tokens(T, image_config.vocab_size, 6);
   const auto positions = sequence_positions(T, 3, 40);
-  trainer.forward(device_tokens(tokens, "tokens"), device_tokens(tokens, "targets"), device_tokens(positions, "positions"));
+  trainer.forward(device_tokens<Space>(tokens, "tokens"), device_tokens<Space>(tokens, "targets"),
+                  device_tokens<Space>(positions, "positions"));
   const auto all = to_host(trainer.logits());
   auto state = trainer.new_state();
   double diff = 0;
@@ -101,16 +108,18 @@ TEST_CASE("RNN-mode logits with image positions equal the parallel forward's at 
   CHECK(diff < 1e-12);
 }
 
-TEST_CASE("positions change the forward when image_positions is set, and nothing when it is not", "[model][image]") {
+TEMPLATE_LIST_TEST_CASE("positions change the forward when image_positions is set, and nothing when it is not",
+                        "[model][image]", Spaces) {
+  using Space = TestType;
   const int B = 2, T = 6;
-  const auto tokens = device_tokens(random_tokens(B * T, 37, 1), "tokens");
-  const auto targets = device_tokens(random_tokens(B * T, 37, 2), "targets");
-  const auto positions = device_tokens(sequence_positions(B * T, 2, 77), "positions");
+  const auto tokens = device_tokens<Space>(random_tokens(B * T, 37, 1), "tokens");
+  const auto targets = device_tokens<Space>(random_tokens(B * T, 37, 2), "targets");
+  const auto positions = device_tokens<Space>(sequence_positions(B * T, 2, 77), "positions");
   for (bool enabled : {true, false}) {
     CAPTURE(enabled);
     ModelConfig config = image_config;
     config.image_positions = enabled;
-    TestModel<float> model(config, TrainingShape{B, T, false});
+    Model<v4, Space, float> model(config, TrainingShape{B, T, false});
     randomize_weights(model, 3, 0.5);
     const double without = model.forward(tokens, targets);
     const auto logits_without = copy_of(model.logits());
@@ -126,18 +135,20 @@ TEST_CASE("positions change the forward when image_positions is set, and nothing
   }
 }
 
-TEST_CASE("model gradients with image positions and soft targets match central finite differences", "[model][image]") {
+TEMPLATE_LIST_TEST_CASE("model gradients with image positions and soft targets match central finite differences",
+                        "[model][image]", Spaces) {
+  using Space = TestType;
   // The vocabulary holds bytes, the 512 image tokens from 256, and specials: soft targets fit.
   const ModelConfig config{1, 66, 24, 773, true};
   const int B = 2, T = 4;
   for (bool soft : {false, true}) {
     CAPTURE(soft);
-    TestModel<double> model(config, TrainingShape{B, T, false});
+    Model<v4, Space, double> model(config, TrainingShape{B, T, false});
     randomize_weights(model, 17, 0.4);
-    const auto tokens = device_tokens(random_tokens(B * T, config.vocab_size, 1), "tokens");
-    const auto targets = device_tokens(random_tokens(B * T, config.vocab_size, 2), "targets");
-    const auto positions = device_tokens(sequence_positions(B * T, 2, 500), "positions");
-    const LevelView levels = soft ? soft_levels(B * T, 3) : LevelView();
+    const auto tokens = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 1), "tokens");
+    const auto targets = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 2), "targets");
+    const auto positions = device_tokens<Space>(sequence_positions(B * T, 2, 500), "positions");
+    const LevelView<Space> levels = soft ? soft_levels<Space>(B * T, 3) : LevelView<Space>();
     model.zero_grad();
     model.forward(tokens, targets, positions, levels);
     model.backward();
@@ -218,9 +229,9 @@ TEST_CASE("bad positions and soft levels are refused with a clear message", "[mo
   const auto tokens = device_tokens({1, 2, 3, 4}, "tokens");
   CHECK_THAT(error_of([&] { model.forward(tokens, tokens, device_tokens({0, 1, 2}, "positions")); }),
              Catch::Contains("3 positions for 4 tokens"));
-  CHECK_THAT(error_of([&] { model.forward(tokens, tokens, {}, LevelView("levels", 4, 3)); }),
+  CHECK_THAT(error_of([&] { model.forward(tokens, tokens, {}, LevelView<Space>("levels", 4, 3)); }),
              Catch::Contains("soft targets need the image tokens 256..767") && Catch::Contains("vocabulary has 37"));
   TestModel<float> wide(ModelConfig{1, 68, 0, 773, true}, TrainingShape{1, 4, false});
-  CHECK_THAT(error_of([&] { wide.forward(tokens, tokens, {}, LevelView("levels", 3, 3)); }),
+  CHECK_THAT(error_of([&] { wide.forward(tokens, tokens, {}, LevelView<Space>("levels", 3, 3)); }),
              Catch::Contains("soft levels of shape [3, 3] for 4 tokens"));
 }

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 using namespace rwkv;
 using namespace rwkv::test;
@@ -45,6 +47,18 @@ TEMPLATE_LIST_TEST_CASE("int8 factors keep each weight within half a step", "[in
   }
 }
 
+// No rows, no columns, neither: the lines of an empty matrix hold no weight, so each gets the
+// factor of an all-zero line, 1.
+TEMPLATE_LIST_TEST_CASE("int8 factors of a matrix with a zero extent are 1", "[int8]", Spaces) {
+  for (auto [rows, cols] : {std::pair{0, 5}, {5, 0}, {0, 0}}) {
+    CAPTURE(rows, cols);
+    const auto [q, col, row, m] = quantized<TestType>(HostMatrix<float>("W", rows, cols));
+    CHECK(q.size() == 0);
+    CHECK(as_doubles(col) == std::vector<double>(std::size_t(cols), 1.0));
+    CHECK(as_doubles(row) == std::vector<double>(std::size_t(rows), 1.0));
+  }
+}
+
 TEMPLATE_LIST_TEST_CASE("an outlier column or row does not coarsen the other weights", "[int8]", Spaces) {
   const int rows = 96, cols = 64, outlier = 7;
   for (bool outlier_row : {false, true}) {
@@ -65,14 +79,17 @@ TEMPLATE_LIST_TEST_CASE("an outlier column or row does not coarsen the other wei
 }
 
 TEMPLATE_LIST_TEST_CASE("int8_matmul_forward computes row * (q . (col * x)) with int16 activations", "[int8]", Spaces) {
-  // in = 5000 crosses the vector kernel's int32 blocks and ends in a partial vector.
-  for (auto [N, in, out] : {std::tuple{1, 1, 1}, {1, 77, 13}, {3, 40, 9}, {2, 5000, 11}}) {
+  // in = 5000 crosses the vector kernel's int32 blocks and ends in a partial vector. Zero
+  // extents: no rows and no outputs write nothing; in = 0 gives y = 0, the empty sum.
+  for (auto [N, in, out] : {std::tuple{1, 1, 1}, {1, 77, 13}, {3, 40, 9}, {2, 5000, 11}, {0, 40, 9}, {1, 0, 9}, {3, 0, 9},
+                            {2, 40, 0}}) {
     CAPTURE(N, in, out);
     HostMatrix<float> W("W", out, in), x("x", N, in);
     fill_uniform(W, 3, -1, 1);
     fill_uniform(x, 4, -2, 2);
     const auto [q, col, row, m] = quantized<TestType>(W);
     Matrix<TestType, float> y("y", N, out);
+    Kokkos::deep_copy(y, std::numeric_limits<float>::quiet_NaN());  // overwritten
     Int8Activations<TestType, float> work;
     int8_matmul_forward(TestType(), y, to_device<TestType>(x), m, work);
     const auto got = to_host(y);
@@ -95,12 +112,12 @@ TEMPLATE_LIST_TEST_CASE("int8_matmul_forward computes row * (q . (col * x)) with
   }
 }
 
-TEST_CASE("a quantized model's logits stay close to the float model's", "[int8]") {
-  using Space = Kokkos::DefaultExecutionSpace;
+TEMPLATE_LIST_TEST_CASE("a quantized model's logits stay close to the float model's", "[int8]", Spaces) {
+  using Space = TestType;
   const ModelConfig config{2, 64, 0, 50};
   Model<v4, Space, float> model(config, inference_only);
   randomize_weights(model, 9, 0.1);
-  const auto prompt = device_tokens(random_tokens(20, config.vocab_size, 10), "prompt");
+  const auto prompt = device_tokens<Space>(random_tokens(20, config.vocab_size, 10), "prompt");
   const auto float_state = model.new_state();
   const auto reference = host_copy(model.infer(prompt, 20, float_state, true));
   const std::size_t float_bytes = model.step_weight_bytes();

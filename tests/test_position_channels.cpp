@@ -70,19 +70,22 @@ TEMPLATE_LIST_TEST_CASE("position_channels_forward adds the channels of all 1024
 TEMPLATE_LIST_TEST_CASE("position_channels_forward on rows without a position changes nothing", "[image][position]",
                         Spaces) {
   using Space = TestType;
-  HostMatrix<float> x("x", 7, 70);
-  fill_uniform(x, 9);
-  HostPositions none("none", 7);
-  Kokkos::deep_copy(none, -1);
-  Space space;
-  const auto xd = to_device<Space>(x);
-  position_channels_forward(space, xd, to_device<Space>(none));
-  space.fence();
-  const auto got = to_host(xd);
-  int differ = 0;
-  for (int n = 0; n < 7; ++n)
-    for (int c = 0; c < 70; ++c) differ += got(n, c) != x(n, c);
-  CHECK(differ == 0);
+  for (const int rows : {7, 0}) {  // and no rows: nothing to do
+    CAPTURE(rows);
+    HostMatrix<float> x("x", rows, 70);
+    fill_uniform(x, 9);
+    HostPositions none("none", rows);
+    Kokkos::deep_copy(none, -1);
+    Space space;
+    const auto xd = to_device<Space>(x);
+    position_channels_forward(space, xd, to_device<Space>(none));
+    space.fence();
+    const auto got = to_host(xd);
+    int differ = 0;
+    for (int n = 0; n < rows; ++n)
+      for (int c = 0; c < 70; ++c) differ += got(n, c) != x(n, c);
+    CHECK(differ == 0);
+  }
 }
 
 TEST_CASE("position_channel gives the one-hot and ramp channels of all 1024 positions", "[image][position]") {

@@ -18,7 +18,6 @@
 namespace {
 
 using namespace rwkv;
-using Space = Kokkos::DefaultExecutionSpace;
 
 const std::string reference_file = std::string(RWKV_TEST_DATA_DIR) + "/rwkv4_reference_tiny.h5";
 
@@ -36,8 +35,9 @@ std::vector<T> read_dataset(hid_t file, const std::string& name) {
   return out;
 }
 
-Kokkos::View<int*, Space::memory_space> device_tokens(const std::vector<int>& host) {
-  Kokkos::View<int*, Space::memory_space> d(std::string("tokens"), host.size());
+template <class Space>
+Kokkos::View<int*, typename Space::memory_space> device_tokens(const std::vector<int>& host) {
+  Kokkos::View<int*, typename Space::memory_space> d(std::string("tokens"), host.size());
   Kokkos::deep_copy(d, Kokkos::View<const int*, Kokkos::HostSpace>(host.data(), host.size()));
   return d;
 }
@@ -55,7 +55,9 @@ int mismatches(const HostView& got, const TensorSpec& s, const std::vector<doubl
 
 }  // namespace
 
-TEST_CASE("logits, loss, every gradient and three AdamW steps match the PyTorch reference", "[model][reference]") {
+TEMPLATE_LIST_TEST_CASE("logits, loss, every gradient and three AdamW steps match the PyTorch reference",
+                        "[model][reference]", test::Spaces) {
+  using Space = TestType;
   hid_t file = H5Fopen(reference_file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   REQUIRE(file >= 0);
   const ModelConfig config = read_config(reference_file);
@@ -65,8 +67,8 @@ TEST_CASE("logits, loss, every gradient and three AdamW steps match the PyTorch 
   REQUIRE(B * T == int(tokens.size()));
   Model<v4, Space, double> model(config, TrainingShape{B, T, false});
   load_model(reference_file, model);
-  const auto tok = device_tokens(tokens);
-  const auto tgt = device_tokens(targets);
+  const auto tok = device_tokens<Space>(tokens);
+  const auto tgt = device_tokens<Space>(targets);
 
   model.zero_grad();
   const double loss = model.forward(tok, tgt);

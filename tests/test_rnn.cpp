@@ -22,34 +22,37 @@ using Space = Kokkos::DefaultExecutionSpace;
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("prefill leaves the state and logits of the token-by-token loop", "[rnn]", float, double) {
+TEMPLATE_LIST_TEST_CASE("prefill leaves the state and logits of the token-by-token loop", "[rnn]", SpacesAndScalars) {
+  using Space = typename TestType::space;
+  using Scalar = typename TestType::scalar;
   const ModelConfig config{3, 24, 40, 37};
-  Model<v4, Space, TestType> model(config, inference_only);
+  Model<v4, Space, Scalar> model(config, inference_only);
   for (int T : {1, 2, 17, 64}) {
     CAPTURE(T);
     randomize_weights(model, 100 + T, 0.4);
     const auto prompt = random_tokens(T, config.vocab_size, 7 + T);
     auto parallel = model.new_state();
-    const auto prefill_logits = copy_of(model.infer(device_tokens(prompt, "prompt"), T, parallel));
+    const auto prefill_logits = copy_of(model.infer(device_tokens<Space>(prompt, "prompt"), T, parallel));
     auto sequential = model.new_state();
-    Matrix<Space, TestType> step_logits;
+    Matrix<Space, Scalar> step_logits;
     for (int token : prompt) step_logits = copy_of(model.step(token, sequential));
-    CHECK(relative_difference(parallel.data(), sequential.data()) < tolerance<TestType>());
-    CHECK(relative_difference(prefill_logits, step_logits) < tolerance<TestType>());
+    CHECK(relative_difference(parallel.data(), sequential.data()) < tolerance<Scalar>());
+    CHECK(relative_difference(prefill_logits, step_logits) < tolerance<Scalar>());
     // Continuing from either state gives the same next logits.
     const auto next_parallel = copy_of(model.step(5, parallel));
     const auto next_sequential = copy_of(model.step(5, sequential));
-    CHECK(relative_difference(next_parallel, next_sequential) < tolerance<TestType>());
+    CHECK(relative_difference(next_parallel, next_sequential) < tolerance<Scalar>());
   }
 }
 
-TEST_CASE("RNN-mode logits equal the parallel forward's at every position", "[rnn]") {
+TEMPLATE_LIST_TEST_CASE("RNN-mode logits equal the parallel forward's at every position", "[rnn]", Spaces) {
+  using Space = TestType;
   const ModelConfig config{2, 16, 0, 29};
   const int T = 9;
   Model<v4, Space, double> trainer(config, TrainingShape{1, T, false});
   randomize_weights(trainer, 3, 0.5);
   const auto tokens = random_tokens(T, config.vocab_size, 4);
-  trainer.forward(device_tokens(tokens, "tokens"), device_tokens(tokens, "targets"));
+  trainer.forward(device_tokens<Space>(tokens, "tokens"), device_tokens<Space>(tokens, "targets"));
   const auto all = to_host(trainer.logits());
   auto state = trainer.new_state();
   for (int t = 0; t < T; ++t) {
@@ -61,19 +64,21 @@ TEST_CASE("RNN-mode logits equal the parallel forward's at every position", "[rn
   }
 }
 
-TEMPLATE_TEST_CASE("a batched step equals independent steps, slot by slot", "[rnn]", float, double) {
+TEMPLATE_LIST_TEST_CASE("a batched step equals independent steps, slot by slot", "[rnn]", SpacesAndScalars) {
+  using Space = typename TestType::space;
+  using Scalar = typename TestType::scalar;
   const ModelConfig config{2, 20, 0, 31};
   const int S = 5, steps = 4;
-  Model<v4, Space, TestType> model(config, inference_only);
+  Model<v4, Space, Scalar> model(config, inference_only);
   randomize_weights(model, 11, 0.5);
   const auto tokens = random_tokens(std::size_t(S) * steps, config.vocab_size, 12);
   auto batched = model.new_state(S);
-  std::vector<typename Model<v4, Space, TestType>::State> singles;
+  std::vector<typename Model<v4, Space, Scalar>::State> singles;
   for (int s = 0; s < S; ++s) singles.push_back(model.new_state());
   for (int i = 0; i < steps; ++i) {
     std::vector<int> column(S);
     for (int s = 0; s < S; ++s) column[s] = tokens[std::size_t(s) * steps + i];
-    const auto batch_logits = host_copy(model.infer(device_tokens(column, "column"), 1, batched));
+    const auto batch_logits = host_copy(model.infer(device_tokens<Space>(column, "column"), 1, batched));
     for (int s = 0; s < S; ++s) {
       CAPTURE(i, s);
       const auto single = host_copy(model.step(column[s], singles[s]));
@@ -82,7 +87,7 @@ TEMPLATE_TEST_CASE("a batched step equals independent steps, slot by slot", "[rn
         diff = std::max(diff, std::abs(double(batch_logits(s, v)) - double(single(0, v))));
         size = std::max(size, std::abs(double(single(0, v))));
       }
-      CHECK(diff / size < tolerance<TestType>());
+      CHECK(diff / size < tolerance<Scalar>());
     }
   }
   // Resetting one slot makes it start over while the others keep their history.
@@ -145,7 +150,9 @@ TEST_CASE("a saved and loaded state continues generation identically", "[rnn][ch
   std::remove(path.c_str());
 }
 
-TEST_CASE("RNN-mode evaluation equals the parallel one, partial last batch included", "[rnn][evaluate]") {
+TEMPLATE_LIST_TEST_CASE("RNN-mode evaluation equals the parallel one, partial last batch included", "[rnn][evaluate]",
+                        Spaces) {
+  using Space = TestType;
   const ModelConfig config{2, 16, 0, 19};
   const int T = 6, B = 4;
   Model<v4, Space, double> model(config, TrainingShape{B, T, false});

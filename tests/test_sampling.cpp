@@ -525,3 +525,33 @@ TEMPLATE_LIST_TEST_CASE("sampling entry points reject mismatched shapes", "[samp
                                tokens),
                   std::invalid_argument);
 }
+
+// Zero extents: no rows draw nothing and write nothing (tokens and probs keep what they held); a
+// vocabulary of no tokens has nothing to draw and is refused.
+TEMPLATE_LIST_TEST_CASE("sampling zero rows writes nothing; zero tokens are refused", "[sampling]", Spaces) {
+  using Space = TestType;
+  Space space;
+  const SamplerConfig c;
+  Vector<Space, int> tokens("tokens", 2);
+  Kokkos::deep_copy(tokens, -7);
+  Vector<Space, double> uniforms("uniforms", 2);
+  Matrix<Space, double> weights("weights", 2, 5);
+  Matrix<Space, float> no_rows("no_rows", 0, 5);
+  sample_tokens<Space, float>(space, tokens, no_rows, Matrix<Space, int>(), c, uniforms, weights);
+  Matrix<Space, float> probs("probs", 0, 5);
+  sampling_probabilities(space, probs, no_rows, Matrix<Space, int>(), c, weights);
+  space.fence();
+  CHECK(as_doubles(to_host(tokens)) == std::vector<double>{-7, -7});
+
+  Matrix<Space, float> no_tokens("no_tokens", 2, 0), no_probs("no_probs", 2, 0);
+  Matrix<Space, double> no_weights("no_weights", 2, 0);
+  CHECK_THROWS_AS(sampling_probabilities(space, no_probs, no_tokens, Matrix<Space, int>(), c, no_weights),
+                  std::invalid_argument);
+  CHECK_THROWS_AS((sample_tokens<Space, float>)(space, tokens, no_tokens, Matrix<Space, int>(), c, uniforms, no_weights),
+                  std::invalid_argument);
+  Vector<Space, double> w0("w0", 0);
+  CHECK_THROWS_AS((sample_token<Space, float>)(space, Vector<Space, float>("none", 0), Vector<Space, int>(), c, 0.5, w0,
+                                               tokens),
+                  std::invalid_argument);
+  CHECK_THROWS_AS((Sampler<Space, float>(space, 0, c, 1)), std::invalid_argument);
+}

@@ -1,4 +1,4 @@
-#include "test_support.hpp"
+#include "gradient_check.hpp"
 
 #include <rwkv/kernels/time_mix.hpp>
 
@@ -15,8 +15,10 @@ using namespace rwkv::test;
 struct Shape {
   int B, T, C;
 };
-// T = 1 (every token reads the state), B = 1, C = 1 and C not a multiple of any vector width.
-const Shape shapes[] = {{1, 1, 1}, {1, 5, 7}, {3, 1, 7}, {3, 4, 65}, {2, 9, 1}, {1, 33, 16}, {4, 17, 130}};
+// T = 1 (every token reads the state), B = 1, C = 1 and C not a multiple of any vector width;
+// B = 0, T = 0, C = 0.
+const Shape shapes[] = {{1, 1, 1}, {1, 5, 7}, {3, 1, 7}, {3, 4, 65}, {2, 9, 1}, {1, 33, 16}, {4, 17, 130},
+                        {0, 3, 7}, {2, 0, 7}, {2, 3, 0}};
 
 // Plain double token shift + mix; an empty state stands for zeros.
 std::vector<double> time_mix_reference(const std::vector<double>& x, const std::vector<double>& state,
@@ -98,28 +100,21 @@ TEMPLATE_LIST_TEST_CASE("time_mix_backward matches central finite differences", 
       time_mix_backward(space, s.T, dxd, dsd, dmd, gd, xd, sd, md);
       space.fence();
       const auto dx = as_doubles(to_host(dxd));
-      const auto dstate = as_doubles(to_host(dsd));
       const auto dmix = as_doubles(to_host(dmd));
 
       // L = sum(out * dout). L is linear in x, state and mix separately, so the central difference
       // is exact but for rounding: h = 1e-3 keeps that below 1e-11.
       auto xs = as_doubles(x), ss = as_doubles(state), ms = as_doubles(mix);
       const auto g = as_doubles(dout);
-      auto loss = [&]() {
-        const auto out = time_mix_reference(xs, ss, ms, s);
-        double l = 0;
-        for (std::size_t i = 0; i < out.size(); ++i) l += out[i] * g[i];
-        return l;
-      };
-      const double h = 1e-3, rtol = 1e-9, atol = 1e-10;
-      int bad = 0;
-      for (std::size_t i : sample_indices(xs.size(), 64, 21))
-        bad += !close(dx[i] - dx0.data()[i], central_difference(&xs[i], h, loss), rtol, atol);
-      for (std::size_t i : sample_indices(ss.size(), 32, 22))
-        bad += !close(dstate[i] - dstate0.data()[i], central_difference(&ss[i], h, loss), rtol, atol);
-      for (std::size_t c : sample_indices(ms.size(), 32, 23))
-        bad += !close(dmix[c] - dmix0(c), central_difference(&ms[c], h, loss), rtol, atol);
-      CHECK(bad == 0);
+      auto loss = [&]() { return weighted_sum(time_mix_reference(xs, ss, ms, s), g); };
+      const FiniteDifferenceCheck fd{1e-3, 1e-9, 1e-10};
+      CHECK(fd.mismatches("dx", xs, increments(dxd, dx0), 64, 21, loss) == 0);
+      CHECK(fd.mismatches("dshift_state", ss, increments(dsd, dstate0), 32, 22, loss) == 0);
+      CHECK(fd.mismatches("dmix", ms, increments(dmd, dmix0), 32, 23, loss) == 0);
+      if (rows == 0) {  // no tokens: dshift_state and dmix exactly as they were
+        CHECK(as_doubles(to_host(dsd)) == as_doubles(dstate0));
+        CHECK(dmix == as_doubles(dmix0));
+      }
 
       // An empty dshift_state is skipped and changes nothing else.
       auto dx2 = to_device<Space>(dx0);
@@ -163,4 +158,17 @@ TEMPLATE_LIST_TEST_CASE("time_mix over two chunks with last_token equals one pas
         mismatches += whole(b * T + t, c) != (t < T1 ? first(b * T1 + t, c) : second(b * T2 + t - T1, c));
     }
   CHECK(mismatches == 0);
+}
+
+// An empty chunk (T = 0) has no last token: the state keeps the previous chunk's.
+TEMPLATE_LIST_TEST_CASE("last_token of an empty chunk leaves the state as it was", "[time_mix]", Spaces) {
+  using Space = TestType;
+  const int B = 3, C = 7;
+  HostMatrix<float> state0("state0", B, C);
+  fill_uniform(state0, 41);
+  Space space;
+  auto state = to_device<Space>(state0);
+  last_token(space, 0, state, Matrix<Space, float>("empty", 0, C));
+  space.fence();
+  CHECK(as_doubles(to_host(state)) == as_doubles(state0));
 }

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <limits>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -45,20 +46,25 @@ void rig_head(ModelT& model, Score score) {
 
 }  // namespace
 
-TEST_CASE("keep_tokens masks every logit outside the kept range and the extra token", "[txt2img]") {
-  const int rows = 3, V = 11;
-  HostMatrix<float> host("logits", rows, V);
-  fill_uniform(host, 5);
-  const auto original = host_copy(host);
-  auto logits = to_device<Space>(host);
-  keep_tokens(Space(), logits, 4, 7, 9);
-  const auto masked = to_host(logits);
-  for (int r = 0; r < rows; ++r)
-    for (int t = 0; t < V; ++t) {
-      CAPTURE(r, t);
-      const bool kept = (t >= 4 && t < 7) || t == 9;
-      CHECK(masked(r, t) == (kept ? original(r, t) : std::numeric_limits<float>::lowest()));
-    }
+TEMPLATE_LIST_TEST_CASE("keep_tokens masks every logit outside the kept range and the extra token", "[txt2img]",
+                        Spaces) {
+  using Space = TestType;
+  // And no rows, no tokens: nothing to mask.
+  for (const auto [rows, V] : {std::pair{3, 11}, {0, 11}, {3, 0}}) {
+    CAPTURE(rows, V);
+    HostMatrix<float> host("logits", rows, V);
+    fill_uniform(host, 5);
+    const auto original = host_copy(host);
+    auto logits = to_device<Space>(host);
+    keep_tokens(Space(), logits, 4, 7, 9);
+    const auto masked = to_host(logits);
+    for (int r = 0; r < rows; ++r)
+      for (int t = 0; t < V; ++t) {
+        CAPTURE(r, t);
+        const bool kept = (t >= 4 && t < 7) || t == 9;
+        CHECK(masked(r, t) == (kept ? original(r, t) : std::numeric_limits<float>::lowest()));
+      }
+  }
 }
 
 TEST_CASE("txt2img prompts are the prefixes of the training samples", "[txt2img]") {

@@ -1,5 +1,6 @@
 #include <rwkv/image/image_dataset.hpp>
 #include <rwkv/image/resize.hpp>
+#include <rwkv/core/hash.hpp>
 #include <rwkv/core/hdf5_support.hpp>
 #include <rwkv/core/unicode.hpp>
 
@@ -14,14 +15,8 @@ using hdf5::Handle;
 
 constexpr hsize_t image_bytes = hsize_t(image_side) * image_side * 3;
 
-std::uint64_t caption_hash(std::string_view caption) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
-  for (const char c : caption) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-  h += 0x9e3779b97f4a7c15ULL;  // SplitMix64's finalizer spreads FNV's weak high bits
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-  return h ^ (h >> 31);
-}
+// SplitMix64 spreads FNV's weak high bits.
+std::uint64_t caption_hash(std::string_view caption) { return mix64(fnv1a64(bytes_of(caption))); }
 
 void check_consistent(const ImageDataset& set) {
   const auto fail_set = [](const std::string& what) { throw std::invalid_argument("image data set: " + what); };

@@ -71,14 +71,11 @@ void fill_batch_of_images(Txt2ImgBatch& batch, const ImageDataset& set, const st
 }
 
 std::uint64_t dataset_fingerprint(const ImageDataset& set) {
-  std::uint64_t hash = 14695981039346656037ull;
-  const auto add = [&](const unsigned char* bytes, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
-  };
+  std::uint64_t hash = fnv1a64_offset_basis;
   for (std::size_t i = 0; i < set.size(); ++i) {
-    add(set.images[i].pixels.data(), set.images[i].pixels.size());
-    add(reinterpret_cast<const unsigned char*>(set.captions[i].data()), set.captions[i].size() + 1);
-    add(&set.heldout[i], 1);
+    hash = fnv1a64(std::as_bytes(std::span(set.images[i].pixels)), hash);
+    hash = fnv1a64(bytes_of({set.captions[i].c_str(), set.captions[i].size() + 1}), hash);  // with its terminating zero
+    hash = fnv1a64(std::as_bytes(std::span(&set.heldout[i], 1)), hash);
   }
   return hash;
 }

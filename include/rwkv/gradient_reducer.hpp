@@ -5,6 +5,8 @@
 // SingleProcess is the one-rank run.
 #pragma once
 
+#include <rwkv/core/hash.hpp>
+
 #include <Kokkos_Core.hpp>
 
 #include <cstddef>
@@ -69,11 +71,7 @@ void average_gradients(GradientReducer& reducer, const ExecSpace& space, const G
 template <class WeightView>
 std::uint64_t weights_checksum(const WeightView& weights) {
   const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weights);
-  const auto* bytes = reinterpret_cast<const unsigned char*>(host.data());
-  std::uint64_t hash = 14695981039346656037ull;
-  for (std::size_t i = 0; i < host.size() * sizeof(typename WeightView::non_const_value_type); ++i)
-    hash = (hash ^ bytes[i]) * 1099511628211ull;
-  return hash;
+  return fnv1a64(std::as_bytes(std::span(host.data(), host.size())));
 }
 
 }  // namespace rwkv

@@ -1,5 +1,7 @@
 #include <rwkv/kernels/sampling.hpp>
 
+#include <rwkv/core/hash.hpp>
+
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -32,14 +34,7 @@ void validate(const SamplerConfig& c) {
   check_field(std::isfinite(c.frequency_penalty), "frequency_penalty", c.frequency_penalty, "must be finite");
 }
 
-// SplitMix64 (Steele, Lea, Flood 2014) at counter position_ + 1 of the stream starting at seed_.
-double UniformStream::next() {
-  std::uint64_t z = seed_ + (++position_) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return double(z >> 11) * 0x1.0p-53;
-}
+double UniformStream::next() { return double(splitmix64(seed_, ++position_) >> 11) * 0x1.0p-53; }
 
 namespace detail {
 

@@ -100,30 +100,29 @@ void write_attribute(hid_t object, const std::string& path, const char* name, hi
   if (!attribute.valid() || H5Awrite(attribute.id(), memory_type, value) < 0)
     fail(path, with_reason(std::string("cannot write attribute '") + name + "'"));
 }
+
+// Reads attribute `name`, a single value of class `wanted`, converted to memory_type (Value's).
+template <class Value>
+Value read_number(hid_t object, const std::string& path, const std::string& where, const char* name,
+                  H5T_class_t wanted, const char* wanted_text, hid_t memory_type) {
+  Handle attribute = open_attribute(object, path, where, name, wanted, wanted_text);
+  Value value = 0;
+  if (H5Aread(attribute.id(), memory_type, &value) < 0)
+    fail(path, with_reason("cannot read attribute '" + where + name + "'"));
+  return value;
+}
 }  // namespace
 
 long read_int(hid_t object, const std::string& path, const std::string& where, const char* name) {
-  Handle attribute = open_attribute(object, path, where, name, H5T_INTEGER, "integer");
-  long value = 0;
-  if (H5Aread(attribute.id(), H5T_NATIVE_LONG, &value) < 0)
-    fail(path, with_reason("cannot read attribute '" + where + name + "'"));
-  return value;
+  return read_number<long>(object, path, where, name, H5T_INTEGER, "integer", H5T_NATIVE_LONG);
 }
 
 std::uint64_t read_uint64(hid_t object, const std::string& path, const std::string& where, const char* name) {
-  Handle attribute = open_attribute(object, path, where, name, H5T_INTEGER, "integer");
-  std::uint64_t value = 0;
-  if (H5Aread(attribute.id(), H5T_NATIVE_UINT64, &value) < 0)
-    fail(path, with_reason("cannot read attribute '" + where + name + "'"));
-  return value;
+  return read_number<std::uint64_t>(object, path, where, name, H5T_INTEGER, "integer", H5T_NATIVE_UINT64);
 }
 
 double read_double(hid_t object, const std::string& path, const std::string& where, const char* name) {
-  Handle attribute = open_attribute(object, path, where, name, H5T_FLOAT, "float");
-  double value = 0;
-  if (H5Aread(attribute.id(), H5T_NATIVE_DOUBLE, &value) < 0)
-    fail(path, with_reason("cannot read attribute '" + where + name + "'"));
-  return value;
+  return read_number<double>(object, path, where, name, H5T_FLOAT, "float", H5T_NATIVE_DOUBLE);
 }
 
 std::string read_string(hid_t object, const std::string& path, const std::string& where, const char* name) {

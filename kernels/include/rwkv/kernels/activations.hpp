@@ -3,6 +3,7 @@
 //                  (g = sigmoid(r), saved by the forward as `gate`)
 //   squared ReLU:  y = relu(x)^2                 dx += dy * 2 relu(x)
 //   residual add:  y = a + b                     da += dy,  db += dy
+// N = 0 or C = 0 does nothing.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>

@@ -5,6 +5,7 @@
 //   m = beta1 * m + (1 - beta1) * g
 //   v = beta2 * v + (1 - beta2) * g^2
 //   p = p - lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
+// An empty span does nothing; its sum of squares is 0.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>

@@ -15,6 +15,7 @@
 //   dz[n, v] = scale * (exp(z[n, v] - lse[n]) - q_v)
 // here with the one-hot q of a target class, in kernels/cross_entropy_soft.hpp with the soft
 // targets of the image task.
+// N = 0 writes nothing and mean_of over no rows is 0 (not 0/0); V = 0 has no target class: N = 0 only.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>
@@ -171,6 +172,7 @@ template <class ExecSpace, class Scalar>
 double mean_of(const ExecSpace& space, ConstVector<ExecSpace, Scalar> v) {
   constexpr int chunks = 256;
   const int n = int(v.extent(0));
+  if (n == 0) return 0.0;
   const int chunk = (n + chunks - 1) / chunks;
   // partial(0 .. chunks-1) hold the chunk sums, partial(chunks) their total.
   Kokkos::View<double*, typename ExecSpace::memory_space> partial("rwkv::mean_of", chunks + 1);

@@ -11,6 +11,7 @@
 // A row with a negative level (the data side writes -1 for text and special tokens) takes its hard
 // target targets[n], exactly as cross_entropy_forward / _backward; a soft row ignores targets[n].
 // levels is [N, 3] floats. Levels above 7 count as 7; NaN counts as negative.
+// N = 0 writes nothing; a vocabulary without the image tokens (V = 0 among them) is refused.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>

@@ -2,6 +2,7 @@
 //   x[n, :] = weight[tokens[n], :]
 //   dweight[tokens[n], :] += dx[n, :]     accumulating, deterministic
 // Tokens must lie in [0, V); nothing checks this inside the kernels.
+// N = 0 or C = 0 does nothing (dweight as it was); V = 0 has no token: N = 0 only.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>

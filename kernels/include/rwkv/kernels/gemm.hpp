@@ -2,6 +2,7 @@
 //   forward:  y  = x W^T        x [N, in], W [out, in], y [N, out]   (overwrites y)
 //   backward: dx += dy W        dx [N, in]
 //             dW += dy^T x      dW [out, in]
+// N = 0 or out = 0 writes no y; in = 0 gives y = 0 (the empty sum); a product over none adds 0.
 // float and double go through Kokkos Kernels' KokkosBlas::gemm to the vendor BLAS of the space
 // (OpenBLAS on the host, cuBLAS on CUDA), which pick their kernels for the machine at run time and
 // beat the portable kernel at RWKV shapes (docs/PERFORMANCE.md#gemm-dispatch; bench_gemm measures).

@@ -2,6 +2,7 @@
 //   y  = x W^T        (forward; overwrites y)
 //   dx += dy W        (backward, input gradient)
 //   dW += dy^T x      (backward, weight gradient)
+// A zero extent as in gemm.hpp: an empty C is not touched, K = 0 gives C = beta C.
 // Each team computes one TM x TN tile of C = op(A) op(B) + beta C, walking K in steps of TK: the
 // team copies the op(A) and op(B) panels of the step into scratch memory, then every thread
 // multiplies its MR x NR micro-tiles out of scratch (GPUs: one micro-tile per thread, summed in

@@ -7,6 +7,7 @@
 // grows with row[i]^2 sum_j col[j]^2 v[j]^2: the factors should be as small as
 // |W[i, j]| <= 127 col[j] row[i] allows, for every row and column at once. quantize_int8 fits
 // them from two starts and keeps the fit whose weights lose least relative to their own size.
+// A line of an empty matrix gets the factor 1; N = 0 or out = 0 writes no y, in = 0 gives y = 0.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>

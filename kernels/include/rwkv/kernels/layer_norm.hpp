@@ -1,6 +1,7 @@
 // Layer norm over the last axis of x [N, C], forward and backward.
 //   y = (x - mean) * rstd * weight + bias,   rstd = 1 / sqrt(var + eps)
 // The forward saves mean and rstd per row for the backward.
+// N = 0 writes nothing, dweight and dbias gain 0; C = 0: mean 0, rstd 1/sqrt(eps) (empty sums are 0).
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>
@@ -21,6 +22,7 @@ void layer_norm_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>&
                         ConstVector<ExecSpace, Scalar> bias, Scalar eps = Scalar(layer_norm_default_eps)) {
   const int rows = int(x.extent(0));
   const int C = int(x.extent(1));
+  const Scalar count = Scalar(max_of(C, 1));  // C = 0: the sums are 0, and so are mean and variance
   if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
     // Host: a thread per row, simd loops over the raw row (the device's team kernel ran teams of
     // one thread here, its loops scalar through the views), two passes as there. One row function
@@ -31,11 +33,11 @@ void layer_norm_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>&
       Scalar sum = 0;
       RWKV_HOST_SIMD_REDUCTION(+ : sum)
       for (int c = 0; c < C; ++c) sum += xn[c];
-      const Scalar mu = sum / Scalar(C);
+      const Scalar mu = sum / count;
       Scalar sq = 0;
       RWKV_HOST_SIMD_REDUCTION(+ : sq)
       for (int c = 0; c < C; ++c) sq += (xn[c] - mu) * (xn[c] - mu);
-      const Scalar r = Scalar(1) / kmath::sqrt(sq / Scalar(C) + eps);
+      const Scalar r = Scalar(1) / kmath::sqrt(sq / count + eps);
       RWKV_HOST_SIMD
       for (int c = 0; c < C; ++c) yn[c] = (xn[c] - mu) * r * w[c] + b[c];
       mean(n) = mu;
@@ -52,7 +54,7 @@ void layer_norm_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>&
           Scalar sum = 0;
           Kokkos::parallel_reduce(
               Kokkos::TeamThreadRange(team, C), [&](int c, Scalar& acc) { acc += x(n, c); }, sum);
-          const Scalar mu = sum / Scalar(C);
+          const Scalar mu = sum / count;
           Scalar sq = 0;
           Kokkos::parallel_reduce(
               Kokkos::TeamThreadRange(team, C),
@@ -61,7 +63,7 @@ void layer_norm_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>&
                 acc += d * d;
               },
               sq);
-          const Scalar r = Scalar(1) / kmath::sqrt(sq / Scalar(C) + eps);
+          const Scalar r = Scalar(1) / kmath::sqrt(sq / count + eps);
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, C),
                                [&](int c) { y(n, c) = (x(n, c) - mu) * r * weight(c) + bias(c); });
           Kokkos::single(Kokkos::PerTeam(team), [&]() {
@@ -84,6 +86,7 @@ void layer_norm_backward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
                          ConstVector<ExecSpace, Scalar> rstd) {
   const int rows = int(x.extent(0));
   const int C = int(x.extent(1));
+  const Scalar count = Scalar(max_of(C, 1));
   using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
   Kokkos::parallel_for(
       "rwkv::layer_norm_backward_input", Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO),
@@ -98,8 +101,8 @@ void layer_norm_backward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
         Kokkos::parallel_reduce(
             Kokkos::TeamThreadRange(team, C),
             [&](int c, Scalar& acc) { acc += dy(n, c) * weight(c) * (x(n, c) - mu) * r; }, sum_gx);
-        const Scalar mean_g = sum_g / Scalar(C);
-        const Scalar mean_gx = sum_gx / Scalar(C);
+        const Scalar mean_g = sum_g / count;
+        const Scalar mean_gx = sum_gx / count;
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, C), [&](int c) {
           const Scalar xhat = (x(n, c) - mu) * r;
           dx(n, c) += r * (dy(n, c) * weight(c) - mean_g - xhat * mean_gx);

@@ -2,6 +2,7 @@
 //   for_each_element(name, space, rows, C, f):         f(n, c) for every element
 //   accumulate_column_sums(name, space, out, rows, C, f): out(c) += sum_n f(n, c), deterministic
 // f is a KOKKOS_LAMBDA (captures by value); it is called on the device.
+// rows = 0 or C = 0 calls f never; column sums over no rows add 0 to out.
 #pragma once
 
 #include <rwkv/core/kokkos_compat.hpp>

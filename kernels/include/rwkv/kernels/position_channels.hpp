@@ -7,7 +7,7 @@
 // and leaves every other channel 0, so n_embd must be at least 66:
 //   x[n, c] += position_channel(positions[n], c)   for c < 66, in every row n with positions[n] >= 0
 // Rows with a negative position (text, special tokens) are left as they are. Positions must lie in
-// -1..1023 and C must be at least 66; nothing checks this inside the kernel.
+// -1..1023 and C must be at least 66; nothing checks this inside the kernel. N = 0 does nothing.
 // The channels are constants, so the gradient of x passes to the embedding unchanged: there is no
 // backward.
 #pragma once

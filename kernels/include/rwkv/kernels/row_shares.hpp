@@ -27,9 +27,11 @@ namespace rwkv::gemm_detail {
 class RowShares {
  public:
   // Before the parallel region: `out` rows for `threads` threads, in blocks of about
-  // `block_bytes` of weights (rows of `row_bytes` each).
+  // `block_bytes` of weights (rows of `row_bytes` each; rows of no bytes, a product over no inputs,
+  // count as one byte).
   RowShares(int out, int threads, std::size_t row_bytes, std::size_t block_bytes = 64 * 1024)
-      : threads_(threads), block_(std::uint32_t(std::max<std::size_t>(1, block_bytes / row_bytes))),
+      : threads_(threads),
+        block_(std::uint32_t(std::max<std::size_t>(1, block_bytes / std::max<std::size_t>(1, row_bytes)))),
         runs_(new Run[std::size_t(threads)]) {
     for (int t = 0; t < threads; ++t)
       runs_[t].rows.store(pack(std::uint32_t(std::int64_t(out) * t / threads),

@@ -22,6 +22,7 @@
 // Determinism: the same logits and uniform give the same token on the same space and team size
 // (Kokkos reduces a team in a fixed order; a team size change could move a top-p boundary that lies
 // within rounding of top_p, nothing else).
+// Zero rows draw and write nothing; V = 0 (nothing to draw) is refused with std::invalid_argument.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>

@@ -6,6 +6,7 @@
 //   dshift_state[b] += dout[b,0] * (1 - mix)
 //   dmix            += sum_{b,t} dout[b,t] * (x[b,t] - s[b,t])
 // An empty shift_state (extent 0) stands for zeros: a fresh sequence. An empty dshift_state skips it.
+// No rows (B = 0 or T = 0) or C = 0 does nothing; last_token of a chunk of T = 0 leaves the state.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>
@@ -62,6 +63,7 @@ void time_mix_backward(const ExecSpace& space, int T, const Matrix<ExecSpace, Sc
 // state[b, :] = x[b*T + T-1, :]: the shift state that the next chunk of each sequence starts from.
 template <class ExecSpace, class Scalar>
 void last_token(const ExecSpace& space, int T, const Matrix<ExecSpace, Scalar>& state, ConstMatrix<ExecSpace, Scalar> x) {
+  if (T == 0) return;  // no token in the chunk: the last one is still the previous chunk's
   const int B = int(state.extent(0));
   const int C = int(state.extent(1));
   for_each_element("rwkv::last_token", space, B, C,

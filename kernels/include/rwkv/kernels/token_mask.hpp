@@ -4,6 +4,7 @@
 //     logits[r, t] = lowest   for t outside [first, last), except t == extra (-1: no extra token)
 // A txt2img model samples image tokens only while it draws an image, and bytes or End while it
 // writes a caption. The sampler computes in double, so lowest - max stays finite there.
+// Zero rows or V = 0 does nothing.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>

@@ -13,6 +13,7 @@
 // Memory: the forward saves the state before every step, 3 * B*T*C scalars (as much as three
 // [B*T, C] activations), plus 2 * B*C scalars of workspace for the backward's parameter sums.
 // The backward recomputes y from it.
+// B = 0, T = 0 or C = 0 does nothing: no step leaves the state, and its gradient, as they were.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>
