@@ -12,7 +12,8 @@
 
 namespace rwkv::bench {
 
-// The machine's ceilings of this run (GB/s, GFLOP/s).
+// The machine's ceilings of this run (GB/s, GFLOP/s); 0: not measured (a --filter run measures
+// only those its measurements are judged by).
 struct Ceilings {
   double triad_gbs = 0, update_gbs = 0, read_gbs = 0, copy_gbs = 0, sgemm_gflops = 0;
   // What streaming kernels that read and write are judged against: the better of the two patterns.
@@ -53,6 +54,7 @@ struct Row {
 
 struct RunInfo {
   std::string mode, device, backend, compiler, kokkos_version, git_revision;
+  std::string filter;  // --filter's text; empty: every measurement
   int kokkos_version_number = 0, concurrency = 0;
 };
 
@@ -62,13 +64,23 @@ inline std::string sizes_text(const Row& r) {
   return s;
 }
 
+// "stream 85.0 GB/s (triad 49.4, update 85.0), read ..., copy ..., sgemm ... GFLOP/s"; "-" where not measured.
+inline std::string ceilings_text(const Ceilings& c) {
+  const auto value = [](double x) {
+    char buf[32] = "-";
+    if (x > 0) std::snprintf(buf, sizeof buf, "%.1f", x);
+    return std::string(buf);
+  };
+  return "stream " + value(c.stream_gbs()) + " GB/s (triad " + value(c.triad_gbs) + ", update " + value(c.update_gbs) +
+         "), read " + value(c.read_gbs) + " GB/s, copy " + value(c.copy_gbs) + " GB/s, sgemm " +
+         value(c.sgemm_gflops) + " GFLOP/s";
+}
+
 inline void print_table(std::FILE* out, const RunInfo& info, const Ceilings& c, const std::vector<Row>& rows) {
-  std::fprintf(out, "rwkv-bench (%s): %s, %s with concurrency %d, %s, Kokkos %s, git %s\n", info.mode.c_str(),
-               info.device.c_str(), info.backend.c_str(), info.concurrency, info.compiler.c_str(),
-               info.kokkos_version.c_str(), info.git_revision.c_str());
-  std::fprintf(out,
-               "ceilings: stream %.1f GB/s (triad %.1f, update %.1f), read %.1f GB/s, copy %.1f GB/s, sgemm %.1f GFLOP/s\n",
-               c.stream_gbs(), c.triad_gbs, c.update_gbs, c.read_gbs, c.copy_gbs, c.sgemm_gflops);
+  std::fprintf(out, "rwkv-bench (%s%s%s): %s, %s with concurrency %d, %s, Kokkos %s, git %s\n", info.mode.c_str(),
+               info.filter.empty() ? "" : ", filter ", info.filter.c_str(), info.device.c_str(), info.backend.c_str(),
+               info.concurrency, info.compiler.c_str(), info.kokkos_version.c_str(), info.git_revision.c_str());
+  std::fprintf(out, "ceilings: %s\n", ceilings_text(c).c_str());
   std::fprintf(out, "rates from the best time; ms: median (min-max) of the repetitions\n\n");
   std::fprintf(out, "%-22s %-34s %10s %19s %9s %9s %10s %6s %7s\n", "kernel", "sizes", "median ms", "min-max ms",
                "GFLOP/s", "GB/s", "tokens/s", "vs", "of ceil");
@@ -99,11 +111,18 @@ inline std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-// Numbers in %.6g; rates of rows without bytes are null.
+// Numbers in %.6g; rates of rows without bytes, and ceilings not measured, are null. A --filter run
+// names its filter.
 inline std::string json_report(const RunInfo& info, const Ceilings& c, const std::vector<Row>& rows) {
   std::string j = "{\n";
   char buf[512];
+  const auto number = [](double x) {
+    char text[32] = "null";
+    if (x > 0) std::snprintf(text, sizeof text, "%.6g", x);
+    return std::string(text);
+  };
   j += "  \"program\": \"rwkv-bench\",\n  \"mode\": " + json_string(info.mode) + ",\n";
+  if (!info.filter.empty()) j += "  \"filter\": " + json_string(info.filter) + ",\n";
   j += "  \"device\": " + json_string(info.device) + ",\n  \"backend\": " + json_string(info.backend) + ",\n";
   j += "  \"concurrency\": " + std::to_string(info.concurrency) + ",\n";
   j += "  \"compiler\": " + json_string(info.compiler) + ",\n";
@@ -111,11 +130,9 @@ inline std::string json_report(const RunInfo& info, const Ceilings& c, const std
   j += "  \"kokkos_version_number\": " + std::to_string(info.kokkos_version_number) + ",\n";
   j += "  \"git_revision\": " + json_string(info.git_revision) + ",\n";
   j += "  \"rates_from\": \"min\",\n";
-  std::snprintf(buf, sizeof buf,
-                "  \"ceilings\": {\"stream_gbs\": %.6g, \"triad_gbs\": %.6g, \"update_gbs\": %.6g, \"read_gbs\": %.6g, "
-                "\"copy_gbs\": %.6g, \"sgemm_gflops\": %.6g},\n",
-                c.stream_gbs(), c.triad_gbs, c.update_gbs, c.read_gbs, c.copy_gbs, c.sgemm_gflops);
-  j += buf;
+  j += "  \"ceilings\": {\"stream_gbs\": " + number(c.stream_gbs()) + ", \"triad_gbs\": " + number(c.triad_gbs) +
+       ", \"update_gbs\": " + number(c.update_gbs) + ", \"read_gbs\": " + number(c.read_gbs) +
+       ", \"copy_gbs\": " + number(c.copy_gbs) + ", \"sgemm_gflops\": " + number(c.sgemm_gflops) + "},\n";
   j += "  \"results\": [\n";
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];

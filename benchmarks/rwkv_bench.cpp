@@ -3,8 +3,9 @@
 // paths, each rate as a fraction of the ceiling that bounds it: bandwidth-bound kernels against
 // the stream ceiling (the better of triad and update),
 // GEMMs, the training step and prefill against the sgemm rate, decode against the read bandwidth.
-//   rwkv-bench [--quick | --smoke] [--json FILE] [--threads N]
+//   rwkv-bench [--quick | --smoke] [--filter NAME] [--json FILE] [--threads N]
 // Prints an aligned table; --json writes the same as JSON (scripts/plot-bench.py compares files).
+// --filter runs only the measurements whose name contains NAME, and only the ceilings they need.
 // Rates come from the best of the repetitions, as the ceilings do (each the best of a measurement
 // before and one after the rest); median, min and max are kept.
 //
@@ -27,6 +28,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 // Written at every build by cmake/git_revision.cmake; compile-only checks go without it.
@@ -45,6 +47,59 @@ using Space = Kokkos::DefaultExecutionSpace;
 using Mat = Matrix<Space, float>;
 using Vec = Vector<Space, float>;
 constexpr double F = sizeof(float);
+
+// Every measurement, in the order of the report, with the ceiling that judges it.
+struct Measurement {
+  const char* name;
+  Judge judge;
+};
+constexpr Measurement measurements[] = {
+    {"wkv_forward", Judge::stream},           {"wkv_backward", Judge::stream},
+    {"time_mix_forward", Judge::stream},      {"time_mix_backward", Judge::stream},
+    {"layer_norm_forward", Judge::stream},    {"layer_norm_backward", Judge::stream},
+    {"gemm_y=xW^T", Judge::sgemm},            {"gemm_dx+=dyW", Judge::sgemm},
+    {"gemm_dW+=dy^Tx", Judge::sgemm},         {"cross_entropy_forward", Judge::stream},
+    {"cross_entropy_backward", Judge::stream}, {"adamw_step", Judge::stream},
+    {"train_step", Judge::sgemm},             {"prefill_float32", Judge::sgemm},
+    {"decode_float32", Judge::read},          {"decode_float32_multi", Judge::read},
+    {"decode_int8", Judge::read},             {"decode_int8_multi", Judge::read},
+};
+
+Judge judge_of(std::string_view name) {
+  for (const Measurement& m : measurements)
+    if (name == m.name) return m.judge;
+  throw std::logic_error("rwkv-bench: no measurement named " + std::string(name));
+}
+
+// The measurements of this run: those whose name contains the filter (every one without a filter).
+class Selection {
+ public:
+  explicit Selection(std::string filter) : filter_(std::move(filter)) {
+    bool any = false;
+    std::string names;
+    for (const Measurement& m : measurements) {
+      any = any || wants(m.name);
+      names += (names.empty() ? "" : ", ") + std::string(m.name);
+    }
+    if (!any) throw bench::po::error("--filter '" + filter_ + "' matches no measurement; the measurements: " + names);
+  }
+  bool wants(std::string_view name) const { return name.find(filter_) != std::string_view::npos; }
+  template <class... Names>
+  bool any(Names... names) const {
+    return (wants(names) || ...);
+  }
+  // Whether a measurement of this run is judged by `judge`.
+  bool needs(Judge judge) const {
+    for (const Measurement& m : measurements)
+      if (m.judge == judge && wants(m.name)) return true;
+    return false;
+  }
+  bool filtered() const { return !filter_.empty(); }
+  const std::string& filter() const { return filter_; }
+
+ private:
+  std::string filter_;
+};
 
 struct Sizes {
   const char* mode;
@@ -75,19 +130,21 @@ Sizes sizes_of(const std::string& mode) {
           ModelConfig{6, 512, 0, 256}, 8, 256, ModelConfig{12, 768, 0, 50277}, 512, 16, 8};
 }
 
-bench::Ceilings measure_ceilings(const Sizes& s) {
+// The ceilings the selected measurements are judged by (copy, which judges none, only in a run of
+// every measurement); the others stay 0: not measured.
+bench::Ceilings measure_ceilings(const Sizes& s, const Selection& selection) {
   bench::Ceilings c;
   const int repeats = s.reps;
-  c.triad_gbs = bench::triad_bandwidth_gbs<Space>(s.stream_bytes, repeats);
-  c.update_gbs = bench::update_bandwidth_gbs<Space>(s.stream_bytes, repeats);
-  c.read_gbs = bench::read_bandwidth_gbs<Space>(s.stream_bytes, repeats);
-  c.copy_gbs = bench::copy_bandwidth_gbs<Space>(s.stream_bytes, repeats);
-  c.sgemm_gflops = std::max(bench::sgemm_ceiling_gflops<Space>(s.sgemm_n / 2, repeats),
-                            bench::sgemm_ceiling_gflops<Space>(s.sgemm_n, repeats));
-  std::fprintf(stderr,
-               "[rwkv-bench] ceilings: triad %.1f GB/s, update %.1f GB/s, read %.1f GB/s, copy %.1f GB/s, sgemm %.1f "
-               "GFLOP/s\n",
-               c.triad_gbs, c.update_gbs, c.read_gbs, c.copy_gbs, c.sgemm_gflops);
+  if (selection.needs(Judge::stream)) {
+    c.triad_gbs = bench::triad_bandwidth_gbs<Space>(s.stream_bytes, repeats);
+    c.update_gbs = bench::update_bandwidth_gbs<Space>(s.stream_bytes, repeats);
+  }
+  if (selection.needs(Judge::read)) c.read_gbs = bench::read_bandwidth_gbs<Space>(s.stream_bytes, repeats);
+  if (!selection.filtered()) c.copy_gbs = bench::copy_bandwidth_gbs<Space>(s.stream_bytes, repeats);
+  if (selection.needs(Judge::sgemm))
+    c.sgemm_gflops = std::max(bench::sgemm_ceiling_gflops<Space>(s.sgemm_n / 2, repeats),
+                              bench::sgemm_ceiling_gflops<Space>(s.sgemm_n, repeats));
+  std::fprintf(stderr, "[rwkv-bench] ceilings: %s\n", bench::ceilings_text(c).c_str());
   return c;
 }
 
@@ -96,32 +153,56 @@ void progress(const Row& r) {
   std::fprintf(stderr, "[rwkv-bench] %-22s %10.3f ms median\n", r.name.c_str(), 1e3 * r.time.median);
 }
 
-template <class Call>
-Row kernel_row(const Sizes& s, std::string name, std::vector<std::pair<std::string, long>> sizes, double flops,
-               double bytes, Judge judge, Call&& call) {
-  Row r;
-  r.group = "kernel";
-  r.name = std::move(name);
-  r.sizes = std::move(sizes);
-  r.flops = flops;
-  r.bytes = bytes;
-  r.judge = judge;
-  r.time = bench::time_calls(s.warmup, s.reps, call);
-  progress(r);
-  return r;
-}
+using SizeList = std::vector<std::pair<std::string, long>>;
 
-void bench_kernels(const Sizes& s, std::vector<Row>& rows) {
+// The rows of a run: each measurement is timed, judged by the ceiling of its entry in
+// `measurements`, only if the selection wants it.
+struct Rows {
+  const Sizes& s;
+  const Selection& selection;
+  std::vector<Row> rows;
+
+  template <class Call>
+  void kernel(const char* name, SizeList sizes, double flops, double bytes, Call&& call) {
+    if (selection.wants(name))
+      add("kernel", name, std::move(sizes), flops, bytes, 0, bench::time_calls(s.warmup, s.reps, call));
+  }
+  template <class Call>
+  void end_to_end(const char* name, SizeList sizes, double flops, double bytes, double tokens, Call&& call) {
+    if (selection.wants(name))
+      add("end_to_end", name, std::move(sizes), flops, bytes, tokens, bench::time_calls(1, s.e2e_reps, call));
+  }
+
+ private:
+  void add(const char* group, const char* name, SizeList sizes, double flops, double bytes, double tokens,
+           const bench::Timing& time) {
+    Row r;
+    r.group = group;
+    r.name = name;
+    r.sizes = std::move(sizes);
+    r.flops = flops;
+    r.bytes = bytes;
+    r.tokens = tokens;
+    r.judge = judge_of(name);
+    r.time = time;
+    progress(r);
+    rows.push_back(std::move(r));
+  }
+};
+
+void bench_kernels(Rows& rows) {
+  const Sizes& s = rows.s;
+  const Selection& selection = rows.selection;
   const Space space;
   const int B = s.B, T = s.T, C = s.C, N = B * T;
   const double NC = double(N) * C;
-  const std::vector<std::pair<std::string, long>> btc = {{"B", B}, {"T", T}, {"C", C}};
+  const SizeList btc = {{"B", B}, {"T", T}, {"C", C}};
 
   // WKV, training forward (saving the state before each step for the backward):
   //   bytes: read k, v; write y and the saved aa, bb, pp: 6 N C floats (per-channel w, u and the
   //   [B, C] state are not counted);
   //   FLOPs: wkv_forward_step, 23 an element (4 exp, 2 max, 1 div, 16 add/sub/mul).
-  {
+  if (selection.any("wkv_forward", "wkv_backward")) {
     Mat k("k", N, C), v("v", N, C), y("y", N, C);
     Vec decay("decay", C), first("first", C);
     bench::fill_uniform(k, -1, 1, 1);
@@ -130,44 +211,46 @@ void bench_kernels(const Sizes& s, std::vector<Row>& rows) {
     bench::fill_uniform(first, -1, 1, 4);
     WkvState<Space, float> state("state", B, C), dstate("dstate", B, C);
     WkvSaved<Space, float> saved("saved", B, T, C);
-    wkv_reset_state(space, state);
-    rows.push_back(kernel_row(s, "wkv_forward", btc, 23 * NC, 6 * NC * F, Judge::stream, [&] {
+    const auto forward = [&] {
       wkv_reset_state(space, state);
       wkv_forward(space, T, y, state, saved, decay, first, k, v);
-    }));
+    };
+    rows.kernel("wkv_forward", btc, 23 * NC, 6 * NC * F, forward);
     // Backward: read the saved aa, bb, pp, k, v, dy; read and write dk, dv: 10 N C floats;
-    // FLOPs: wkv_backward_step, 42 an element (4 exp, 2 max, 2 div, 34 add/sub/mul).
+    // FLOPs: wkv_backward_step, 42 an element (4 exp, 2 max, 2 div, 34 add/sub/mul). It reads what
+    // a forward saved.
     Mat dy("dy", N, C), dk("dk", N, C), dv("dv", N, C);
     Vec ddecay("ddecay", C), dfirst("dfirst", C);
     bench::fill_uniform(dy, -1, 1, 5);
-    rows.push_back(kernel_row(s, "wkv_backward", btc, 42 * NC, 10 * NC * F, Judge::stream, [&] {
+    if (!selection.wants("wkv_forward")) forward();
+    rows.kernel("wkv_backward", btc, 42 * NC, 10 * NC * F, [&] {
       Kokkos::deep_copy(space, dstate.aa, 0.0f);  // the final state's gradient: zero, as after a sequence
       Kokkos::deep_copy(space, dstate.bb, 0.0f);
       Kokkos::deep_copy(space, dstate.pp, 0.0f);
       wkv_backward(space, T, ddecay, dfirst, dk, dv, dstate, dy, saved, decay, first, k, v);
-    }));
+    });
   }
 
   // Time mix (token shift) forward: read x, write out: 2 N C floats (x[t-1] is x read for the row
   // before); FLOPs: x mix + s (1 - mix), 4 an element.
-  {
+  if (selection.any("time_mix_forward", "time_mix_backward")) {
     Mat x("x", N, C), out("out", N, C), dout("dout", N, C), dx("dx", N, C);
     Vec mix("mix", C), dmix("dmix", C);
     const Mat no_state;
     bench::fill_uniform(x, -1, 1, 6);
     bench::fill_uniform(dout, -1, 1, 7);
     bench::fill_uniform(mix, 0, 1, 8);
-    rows.push_back(kernel_row(s, "time_mix_forward", btc, 4 * NC, 2 * NC * F, Judge::stream,
-                              [&] { time_mix_forward(space, T, out, x, no_state, mix); }));
+    rows.kernel("time_mix_forward", btc, 4 * NC, 2 * NC * F,
+                [&] { time_mix_forward(space, T, out, x, no_state, mix); });
     // Backward: read dout, x; read and write dx: 4 N C floats (dmix's sums are per column); FLOPs:
     // dx += dout mix + dout[t+1] (1 - mix) (5) and dmix += dout (x - s) (3): 8 an element.
-    rows.push_back(kernel_row(s, "time_mix_backward", btc, 8 * NC, 4 * NC * F, Judge::stream,
-                              [&] { time_mix_backward(space, T, dx, no_state, dmix, dout, x, no_state, mix); }));
+    rows.kernel("time_mix_backward", btc, 8 * NC, 4 * NC * F,
+                [&] { time_mix_backward(space, T, dx, no_state, dmix, dout, x, no_state, mix); });
   }
 
   // Layer norm forward: read x, write y: 2 N C floats (+ mean, rstd per row); FLOPs: mean (1),
   // variance (3), normalize and scale (4): 8 an element.
-  {
+  if (selection.any("layer_norm_forward", "layer_norm_backward")) {
     Mat x("x", N, C), y("y", N, C), dy("dy", N, C), dx("dx", N, C);
     Vec weight("weight", C), bias("bias", C), mean("mean", N), rstd("rstd", N), dweight("dweight", C),
         dbias("dbias", C);
@@ -175,18 +258,18 @@ void bench_kernels(const Sizes& s, std::vector<Row>& rows) {
     bench::fill_uniform(dy, -1, 1, 10);
     bench::fill_uniform(weight, 0.5, 1.5, 11);
     bench::fill_uniform(bias, -0.1f, 0.1f, 12);
-    rows.push_back(kernel_row(s, "layer_norm_forward", {{"N", N}, {"C", C}}, 8 * NC, (2 * NC + 2 * N) * F,
-                              Judge::stream, [&] { layer_norm_forward(space, y, mean, rstd, x, weight, bias); }));
+    const auto forward = [&] { layer_norm_forward(space, y, mean, rstd, x, weight, bias); };
+    rows.kernel("layer_norm_forward", {{"N", N}, {"C", C}}, 8 * NC, (2 * NC + 2 * N) * F, forward);
     // Backward: read dy, x; read and write dx: 4 N C floats; FLOPs: xhat (2), g = dy w (1), the two
-    // row means (3), dx (5), dweight and dbias (3): 14 an element.
-    rows.push_back(kernel_row(s, "layer_norm_backward", {{"N", N}, {"C", C}}, 14 * NC, (4 * NC + 2 * N) * F,
-                              Judge::stream,
-                              [&] { layer_norm_backward(space, dx, dweight, dbias, dy, x, weight, mean, rstd); }));
+    // row means (3), dx (5), dweight and dbias (3): 14 an element. It reads the forward's mean and rstd.
+    if (!selection.wants("layer_norm_forward")) forward();
+    rows.kernel("layer_norm_backward", {{"N", N}, {"C", C}}, 14 * NC, (4 * NC + 2 * N) * F,
+                [&] { layer_norm_backward(space, dx, dweight, dbias, dy, x, weight, mean, rstd); });
   }
 
   // The linear layer's three products at the FFN key's shape, W [out, in], rows N: 2 N in out
   // FLOPs each; bytes: each operand once (dx and dW accumulate: read and written).
-  {
+  if (selection.any("gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx")) {
     const int in = s.gemm_in, out = s.gemm_out;
     Mat x("x", N, in), W("W", out, in), y("y", N, out), dy("dy", N, out), dx("dx", N, in), dW("dW", out, in);
     const Mat none;
@@ -194,68 +277,50 @@ void bench_kernels(const Sizes& s, std::vector<Row>& rows) {
     bench::fill_uniform(W, -0.05f, 0.05f, 14);
     bench::fill_uniform(dy, -1, 1, 15);
     const double flops = 2.0 * N * in * double(out);
-    const std::vector<std::pair<std::string, long>> shape = {{"N", N}, {"in", in}, {"out", out}};
-    rows.push_back(kernel_row(s, "gemm_y=xW^T", shape, flops, (double(N) * in + double(out) * in + double(N) * out) * F,
-                              Judge::sgemm, [&] { matmul_forward(space, y, x, W); }));
-    rows.push_back(kernel_row(s, "gemm_dx+=dyW", shape, flops,
-                              (double(N) * out + double(out) * in + 2.0 * N * in) * F, Judge::sgemm,
-                              [&] { matmul_backward(space, dx, none, dy, x, W); }));
-    rows.push_back(kernel_row(s, "gemm_dW+=dy^Tx", shape, flops,
-                              (double(N) * out + double(N) * in + 2.0 * out * in) * F, Judge::sgemm,
-                              [&] { matmul_backward(space, none, dW, dy, x, W); }));
+    const SizeList shape = {{"N", N}, {"in", in}, {"out", out}};
+    rows.kernel("gemm_y=xW^T", shape, flops, (double(N) * in + double(out) * in + double(N) * out) * F,
+                [&] { matmul_forward(space, y, x, W); });
+    rows.kernel("gemm_dx+=dyW", shape, flops, (double(N) * out + double(out) * in + 2.0 * N * in) * F,
+                [&] { matmul_backward(space, dx, none, dy, x, W); });
+    rows.kernel("gemm_dW+=dy^Tx", shape, flops, (double(N) * out + double(N) * in + 2.0 * out * in) * F,
+                [&] { matmul_backward(space, none, dW, dy, x, W); });
   }
 
   // Softmax cross-entropy over the vocabulary, forward: read the logits once: N V floats; FLOPs:
   // max (1), subtract, exp, add (3): 4 an element. Backward: read logits, write dlogits: 2 N V
-  // floats; FLOPs: subtract, exp, scale (3) an element.
-  {
+  // floats; FLOPs: subtract, exp, scale (3) an element. It reads the forward's log-sum-exp.
+  if (selection.any("cross_entropy_forward", "cross_entropy_backward")) {
     const int rows_n = s.ce_rows, V = s.vocab;
     const double NV = double(rows_n) * V;
     Mat logits("logits", rows_n, V), dlogits("dlogits", rows_n, V);
     Vec loss("loss", rows_n), lse("lse", rows_n);
     bench::fill_uniform(logits, -4, 4, 16);
     const auto targets = bench::tokens_of<Space>(rows_n, V);
-    const std::vector<std::pair<std::string, long>> shape = {{"N", rows_n}, {"V", V}};
-    rows.push_back(kernel_row(s, "cross_entropy_forward", shape, 4 * NV, (NV + 2.0 * rows_n) * F, Judge::stream,
-                              [&] { cross_entropy_forward(space, loss, lse, logits, targets); }));
-    rows.push_back(kernel_row(s, "cross_entropy_backward", shape, 3 * NV, (2 * NV + rows_n) * F, Judge::stream,
-                              [&] { cross_entropy_backward(space, dlogits, logits, lse, targets, 1.0f / rows_n); }));
+    const SizeList shape = {{"N", rows_n}, {"V", V}};
+    const auto forward = [&] { cross_entropy_forward(space, loss, lse, logits, targets); };
+    rows.kernel("cross_entropy_forward", shape, 4 * NV, (NV + 2.0 * rows_n) * F, forward);
+    if (!selection.wants("cross_entropy_forward")) forward();
+    rows.kernel("cross_entropy_backward", shape, 3 * NV, (2 * NV + rows_n) * F,
+                [&] { cross_entropy_backward(space, dlogits, logits, lse, targets, 1.0f / rows_n); });
   }
 
   // AdamW step over P parameters: read p, g, m, v; write p, m, v: 7 P floats; FLOPs: 15 a
   // parameter (scale, two moments, decay, sqrt, bias corrections, division, update).
-  {
+  if (selection.any("adamw_step")) {
     const std::int64_t P = s.adamw_params;
     Vec p("p", P), g("g", P), m("m", P), v("v", P);
     bench::fill_uniform(p, -0.1f, 0.1f, 17);
     bench::fill_uniform(g, -0.01f, 0.01f, 18);
     const AdamWStep step{6e-4, 0.9, 0.99, 1e-8, 0.01, 1, 1.0};
-    rows.push_back(kernel_row(s, "adamw_step", {{"P", long(P)}}, 15.0 * P, 7.0 * P * F, Judge::stream,
-                              [&] { adamw_update(space, p, g, m, v, step); }));
+    rows.kernel("adamw_step", {{"P", long(P)}}, 15.0 * P, 7.0 * P * F, [&] { adamw_update(space, p, g, m, v, step); });
   }
 }
 
-template <class Call>
-Row e2e_row(const Sizes& s, std::string name, std::vector<std::pair<std::string, long>> sizes, double flops,
-            double bytes, double tokens, Judge judge, Call&& call) {
-  Row r;
-  r.group = "end_to_end";
-  r.name = std::move(name);
-  r.sizes = std::move(sizes);
-  r.flops = flops;
-  r.bytes = bytes;
-  r.tokens = tokens;
-  r.judge = judge;
-  r.time = bench::time_calls(1, s.e2e_reps, call);
-  progress(r);
-  return r;
-}
+SizeList model_sizes(const ModelConfig& c) { return {{"L", c.n_layer}, {"C", c.n_embd}, {"V", c.vocab_size}}; }
 
-std::vector<std::pair<std::string, long>> model_sizes(const ModelConfig& c) {
-  return {{"L", c.n_layer}, {"C", c.n_embd}, {"V", c.vocab_size}};
-}
-
-void bench_training(const Sizes& s, std::vector<Row>& rows) {
+void bench_training(Rows& rows) {
+  if (!rows.selection.any("train_step")) return;
+  const Sizes& s = rows.s;
   // One training step (zero_grad, forward, backward, AdamW), as bench_train times it: about
   // 6 x (parameters outside the embedding) FLOPs a token (2 forward, 4 backward); the embedding is
   // a gather. Bytes not counted: judged by FLOPs.
@@ -274,15 +339,19 @@ void bench_training(const Sizes& s, std::vector<Row>& rows) {
   auto sizes = model_sizes(s.train);
   sizes.insert(sizes.end(), {{"B", s.train_batch}, {"T", s.train_ctx}});
   long step = 0;
-  rows.push_back(e2e_row(s, "train_step", sizes, 6.0 * non_embedding * N, 0, N, Judge::sgemm, [&] {
+  rows.end_to_end("train_step", sizes, 6.0 * non_embedding * N, 0, N, [&] {
     model.zero_grad();
     model.forward(tokens, next);
     model.backward(1e-4);
     optimizer.step(model.space(), model.weights().flat, model.grads().flat, step++);
-  }));
+  });
 }
 
-void bench_inference(const Sizes& s, std::vector<Row>& rows) {
+void bench_inference(Rows& rows) {
+  if (!rows.selection.any("prefill_float32", "decode_float32", "decode_float32_multi", "decode_int8",
+                          "decode_int8_multi"))
+    return;
+  const Sizes& s = rows.s;
   Model<v4, Space, float> model(s.decode, inference_only);
   bench::fill_uniform(model.weights().flat, -0.05f, 0.05f, 19);
   std::size_t layer_params = 0, head_params = 0;
@@ -298,25 +367,26 @@ void bench_inference(const Sizes& s, std::vector<Row>& rows) {
   const auto prompt = bench::tokens_of<Space>(s.prompt, V);
   auto prefill_sizes = sizes;
   prefill_sizes.push_back({"T", s.prompt});
-  rows.push_back(e2e_row(s, "prefill_float32", prefill_sizes, 2.0 * double(layer_params) * s.prompt + 2.0 * double(head_params),
-                         0, s.prompt, Judge::sgemm, [&] {
-                           auto fresh = model.new_state();
-                           model.infer(prompt, s.prompt, fresh);
-                         }));
+  const double prefill_flops = 2.0 * double(layer_params) * s.prompt + 2.0 * double(head_params);
+  rows.end_to_end("prefill_float32", prefill_sizes, prefill_flops, 0, s.prompt, [&] {
+    auto fresh = model.new_state();
+    model.infer(prompt, s.prompt, fresh);
+  });
 
   // Decode: a step reads every weight once (step_weight_bytes; the state is small): bytes = that
   // a step, FLOPs = 2 x (layer + head parameters) a token; S sequences share one read of the
   // weights a step. `decode_tokens` steps a call.
   const auto decode = [&](const char* name, int slots) {
+    if (!rows.selection.wants(name)) return;
     const auto tokens = bench::tokens_of<Space>(slots, V);
     auto state = model.new_state(slots);
     auto decode_sizes = sizes;
     decode_sizes.insert(decode_sizes.end(), {{"S", slots}, {"steps", s.decode_tokens}});
     const double bytes = double(model.step_weight_bytes()) * s.decode_tokens;
     const double flops = 2.0 * double(layer_params + head_params) * slots * s.decode_tokens;
-    rows.push_back(e2e_row(s, name, decode_sizes, flops, bytes, double(slots) * s.decode_tokens, Judge::read, [&] {
+    rows.end_to_end(name, decode_sizes, flops, bytes, double(slots) * s.decode_tokens, [&] {
       for (int i = 0; i < s.decode_tokens; ++i) model.infer(tokens, 1, state);
-    }));
+    });
   };
   decode("decode_float32", 1);
   decode("decode_float32_multi", s.slots);
@@ -362,7 +432,7 @@ std::string compiler_name() {
 #endif
 }
 
-int run(const std::string& mode, const std::string& json_path) {
+int run(const std::string& mode, const Selection& selection, const std::string& json_path) {
   const Sizes s = sizes_of(mode);
   if (!json_path.empty()) bench::check_writable(json_path);
   bench::RunInfo info;
@@ -375,25 +445,26 @@ int run(const std::string& mode, const std::string& json_path) {
   info.kokkos_version = std::to_string(KOKKOS_VERSION / 10000) + "." + std::to_string(KOKKOS_VERSION / 100 % 100) +
                         "." + std::to_string(KOKKOS_VERSION % 100);
   info.git_revision = RWKV_GIT_REVISION;
-  std::fprintf(stderr, "[rwkv-bench] %s mode on %s (%s, concurrency %d)\n", s.mode, info.device.c_str(), Space::name(),
-               info.concurrency);
+  info.filter = selection.filter();
+  std::fprintf(stderr, "[rwkv-bench] %s mode on %s (%s, concurrency %d)%s%s\n", s.mode, info.device.c_str(),
+               Space::name(), info.concurrency, selection.filtered() ? ", filter " : "", info.filter.c_str());
 
   // The ceilings are measured before and after the rest and the best kept: the load of a shared
   // machine drifts, and a ceiling set low by it would flatter every fraction.
-  const bench::Ceilings before = measure_ceilings(s);
-  std::vector<Row> rows;
-  bench_kernels(s, rows);
-  bench_training(s, rows);
-  bench_inference(s, rows);
-  const bench::Ceilings after = measure_ceilings(s);
+  const bench::Ceilings before = measure_ceilings(s, selection);
+  Rows rows{s, selection, {}};
+  bench_kernels(rows);
+  bench_training(rows);
+  bench_inference(rows);
+  const bench::Ceilings after = measure_ceilings(s, selection);
   const bench::Ceilings ceilings{std::max(before.triad_gbs, after.triad_gbs), std::max(before.update_gbs, after.update_gbs),
                                  std::max(before.read_gbs, after.read_gbs),
                                  std::max(before.copy_gbs, after.copy_gbs),
                                  std::max(before.sgemm_gflops, after.sgemm_gflops)};
 
-  bench::print_table(stdout, info, ceilings, rows);
+  bench::print_table(stdout, info, ceilings, rows.rows);
   if (!json_path.empty()) {
-    bench::write_file_atomically(json_path, bench::json_report(info, ceilings, rows));
+    bench::write_file_atomically(json_path, bench::json_report(info, ceilings, rows.rows));
     std::fprintf(stderr, "[rwkv-bench] wrote %s\n", json_path.c_str());
   }
   return 0;
@@ -405,19 +476,22 @@ int main(int argc, char** argv) {
   return bench::guarded_main("rwkv-bench", [&] {
     bool quick = false, smoke = false;
     int threads = 0;
-    std::string json;
+    std::string json, filter;
     namespace po = bench::po;
     po::options_description d("options");
     d.add_options()
         ("quick", po::bool_switch(&quick), "smaller sizes and fewer repetitions (under 2 minutes on 2 cores)")
         ("smoke", po::bool_switch(&smoke), "tiny sizes, seconds: checks that everything runs")
+        ("filter", po::value(&filter), "only the measurements whose name contains this text (and their ceilings)")
         ("json", po::value(&json), "also write the results as JSON to this file")
         ("threads", po::value(&threads)->default_value(0), "host threads (0: Kokkos' default)");
-    const auto vm = bench::parse(argc, argv, d, "usage: rwkv-bench [--quick | --smoke] [--json FILE] [--threads N]");
+    const auto vm =
+        bench::parse(argc, argv, d, "usage: rwkv-bench [--quick | --smoke] [--filter NAME] [--json FILE] [--threads N]");
     if (!vm) return 0;
     if (quick && smoke) throw po::error("--quick and --smoke exclude each other");
     if (threads < 0) throw po::error("--threads must be 0 or more, not " + std::to_string(threads));
+    const Selection selection(filter);
     KokkosRuntime runtime(threads);
-    return run(smoke ? "smoke" : quick ? "quick" : "full", json);
+    return run(smoke ? "smoke" : quick ? "quick" : "full", selection, json);
   });
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # ctest bench_smoke: rwkv-bench --smoke writes JSON that parses, names every measurement once and
-# has positive times and finite rates. Usage: smoke_test.sh RWKV_BENCH WORK_DIR
+# has positive times and finite rates; --filter runs only the matching measurements and their
+# ceilings, and a filter that matches nothing fails with the names. Usage: smoke_test.sh RWKV_BENCH WORK_DIR
 set -euo pipefail
 bench=$1
 work=$2
@@ -35,3 +36,24 @@ grep -q '^| `decode_int8_multi` | ' "$work/table.md" || { echo "bench_smoke: ben
 for name in wkv_forward adamw_step decode_int8_multi; do
   grep -q "^$name " "$work/table.txt" || { echo "bench_smoke: $name missing from the table" >&2; exit 1; }
 done
+
+# --filter: only the measurements whose name contains the text, and only the ceilings they need.
+"$bench" --smoke --threads 2 --filter adamw --json "$work/filter.json" >"$work/filter.txt"
+/usr/bin/python3 - "$work/filter.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+names = [r["name"] for r in report["results"]]
+assert names == ["adamw_step"], f"--filter adamw ran {names}"
+assert report["filter"] == "adamw", report.get("filter")
+c = report["ceilings"]
+assert c["stream_gbs"] > 0 and c["triad_gbs"] > 0 and c["update_gbs"] > 0, c
+assert c["read_gbs"] is None and c["copy_gbs"] is None and c["sgemm_gflops"] is None, c
+PY
+grep -q "^adamw_step " "$work/filter.txt" || { echo "bench_smoke: --filter adamw: no adamw_step in the table" >&2; exit 1; }
+# A filter that matches nothing: a usage error (exit code 2) that lists the measurements.
+rc=0
+"$bench" --smoke --threads 2 --filter no_such_measurement >"$work/no_match.txt" 2>&1 || rc=$?
+[ $rc -eq 2 ] || { echo "bench_smoke: --filter no_such_measurement: exit code $rc, not 2" >&2; exit 1; }
+grep -q "matches no measurement; the measurements: wkv_forward, .*decode_int8_multi" "$work/no_match.txt" ||
+  { echo "bench_smoke: --filter no_such_measurement: no list of the measurements:" >&2; cat "$work/no_match.txt" >&2; exit 1; }
+echo "bench_smoke: --filter as expected"

@@ -47,16 +47,26 @@ def percent(x):
 
 
 def ceilings_text(report):
+    """The ceilings in one line; "-" for those a --filter run did not measure (null)."""
     c = report["ceilings"]
-    return (f"stream {c.get('stream_gbs', c.get('triad_gbs', 0)):.1f} GB/s (triad {c['triad_gbs']:.1f}, update "
-            f"{c.get('update_gbs', 0):.1f}), read {c['read_gbs']:.1f} GB/s, copy {c['copy_gbs']:.1f} GB/s, sgemm "
-            f"{c['sgemm_gflops']:.1f} GFLOP/s")
+
+    def value(x):
+        return "-" if x is None else f"{x:.1f}"
+
+    return (f"stream {value(c.get('stream_gbs', c.get('triad_gbs')))} GB/s (triad {value(c['triad_gbs'])}, update "
+            f"{value(c.get('update_gbs'))}), read {value(c['read_gbs'])} GB/s, copy {value(c['copy_gbs'])} GB/s, "
+            f"sgemm {value(c['sgemm_gflops'])} GFLOP/s")
+
+
+def mode_text(report):
+    """The mode, and the filter of a --filter run."""
+    return report["mode"] + (f", filter {report['filter']}" if report.get("filter") else "")
 
 
 def table(reports):
     """The markdown lines of one table: the last report's rows, the spread over all of them."""
     last = reports[-1]
-    lines = [f"`rwkv-bench` ({last['mode']}) at {last['git_revision']} on {last['device']}, {last['backend']} x"
+    lines = [f"`rwkv-bench` ({mode_text(last)}) at {last['git_revision']} on {last['device']}, {last['backend']} x"
              f"{last['concurrency']}, {last['compiler']}, Kokkos {last['kokkos_version']}; ceilings: "
              f"{ceilings_text(last)}.", ""]
     many = len(reports) > 1
@@ -81,7 +91,8 @@ def table(reports):
 
 
 def machine_of(report):
-    return (report["device"], report["backend"], report["concurrency"], report["mode"])
+    """What makes runs comparable: the same machine and measurements."""
+    return (report["device"], report["backend"], report["concurrency"], mode_text(report))
 
 
 def tables_section(paths, reports):

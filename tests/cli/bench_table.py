@@ -94,6 +94,17 @@ expect("| `wkv_forward` | B=2 T=4 C=8 | 2.0 (1.0-3.0) | 1.0 | 2.0 | - | 40% stre
        "machine B's single run, without machine A's runs", out)
 expect(out.count("over 2 runs") == 1, "only machine A has a spread column", out)
 
+# A --filter run: a table of its own, not among the full runs; "-" for the ceilings it did not measure.
+filtered = report("synthetic test report A", "eeeeeee", [0.25, 0.0])
+filtered["filter"] = "wkv"
+filtered["results"] = filtered["results"][:1]
+filtered["ceilings"].update(read_gbs=None, copy_gbs=None, sgemm_gflops=None)
+f1 = write("f1.json", filtered)
+out = run("--performance", analysis, a1, f1).stdout
+expect("### synthetic test report A, OpenMP x2, smoke, filter wkv" in out, "a heading for the --filter run", out)
+expect(out.count("One run:") == 2, "the --filter run apart from the full one", out)
+expect("read - GB/s, copy - GB/s, sgemm - GFLOP/s" in out, "ceilings not measured as -", out)
+
 out = run("--performance", analysis).stdout
 expect("there is no table yet" in out and "After." in out, "no reports: the section says so", out)
 
