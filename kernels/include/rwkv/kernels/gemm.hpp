@@ -11,6 +11,7 @@
 // gemm_portable.hpp, which can also be called directly.
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/kernels/gemm_portable.hpp>
 #include <rwkv/kernels/row_dot.hpp>
@@ -104,7 +105,7 @@ template <class ExecSpace, class Scalar>
 void matmul_forward_few_rows(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y,
                              ConstMatrix<ExecSpace, Scalar> x, ConstMatrix<ExecSpace, Scalar> W) {
   const int N = int(x.extent(0)), in = int(x.extent(1)), out = int(W.extent(0));
-  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+  if constexpr (host_fast_path<ExecSpace>) {
     // Raw pointers: through the views' accessors these loops vectorize several times slower, and
     // a loop over the rows of x, even of one row, cost a fifth of the bandwidth of the single-row
     // kernel in the 2-core VM's fast phases.

@@ -3,6 +3,7 @@
 // The forward saves mean and rstd per row for the backward.
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/core/kokkos_compat.hpp>
 #include <rwkv/core/vector_math.hpp>
@@ -21,7 +22,7 @@ void layer_norm_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>&
                         ConstVector<ExecSpace, Scalar> bias, Scalar eps = Scalar(layer_norm_default_eps)) {
   const int rows = int(x.extent(0));
   const int C = int(x.extent(1));
-  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+  if constexpr (host_fast_path<ExecSpace>) {
     // Host: a thread per row, simd loops over the raw row (the device's team kernel ran teams of
     // one thread here, its loops scalar through the views), two passes as there. One row function
     // serves every row count, so a step's row has the bits it would have in a prefill.

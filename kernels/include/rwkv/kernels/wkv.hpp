@@ -15,6 +15,7 @@
 // The backward recomputes y from it.
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/core/kokkos_compat.hpp>
 #include <rwkv/core/vector_math.hpp>
@@ -88,7 +89,7 @@ inline constexpr int wkv_host_width = 16;
 
 template <class ExecSpace, class F>
 void for_each_wkv_scan(const char* name, const ExecSpace& space, int B, int C, const F& f) {
-  constexpr bool host = Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible;
+  constexpr bool host = host_fast_path<ExecSpace>;
   const int width = host ? wkv_host_width : 1;
   const int blocks = (C + width - 1) / width;
   Kokkos::parallel_for(
