@@ -3,8 +3,10 @@
 #   scripts/test.sh [--preset NAME] [--no-compile-checks]
 # 1. scripts/setup.sh (installs whatever is missing; seconds when everything is there);
 # 2. configure, build and ctest the preset (default: openmp);
-# 3. 60 s of fuzzing the checkpoint loaders (scripts/fuzz.sh), where clang's libFuzzer is installed;
-# 4. the portability compile checks: the whole tree against the Kokkos 5.2.2 headers
+# 3. configure, build and ctest the `portable` preset: the same tests with every kernel on the code
+#    path it takes on a GPU (RWKV_PORTABLE_PATHS), so that the device code runs on every CI run;
+# 4. 60 s of fuzzing the checkpoint loaders (scripts/fuzz.sh), where clang's libFuzzer is installed;
+# 5. the portability compile checks: the whole tree against the Kokkos 5.2.2 headers
 #    (scripts/check-kokkos5.sh) and for CUDA sm_90 (scripts/check-cuda.sh).
 # Exits non-zero on any failure.
 set -euo pipefail
@@ -17,7 +19,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --preset) preset=$2; shift 2 ;;
     --no-compile-checks) compile_checks=0; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,6 +36,14 @@ cmake --build --preset "$preset"
 stamp "build done"
 ctest --preset "$preset" --timeout 1200
 stamp "ctest done"
+
+if [ "$preset" != portable ]; then
+  cmake --preset portable >/dev/null
+  cmake --build --preset portable
+  stamp "portable build done"
+  ctest --preset portable --timeout 1200
+  stamp "portable ctest done"
+fi
 
 if fuzz_status=$(./scripts/fuzz.sh --available 2>&1); then
   ./scripts/fuzz.sh --time 60

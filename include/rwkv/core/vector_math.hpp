@@ -4,14 +4,11 @@
 // is a scalar call that costs as much as the rest of a softmax).
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/kokkos_compat.hpp>
 
 #include <cstdint>
 #include <cstring>
-
-#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__) || defined(__SYCL_DEVICE_ONLY__)
-#define RWKV_DEVICE_PASS 1
-#endif
 
 #if defined(_OPENMP) && !defined(RWKV_DEVICE_PASS)
 #define RWKV_PRAGMA(text) _Pragma(#text)
@@ -22,11 +19,6 @@
 #else
 #define RWKV_HOST_SIMD
 #define RWKV_HOST_SIMD_REDUCTION(...)
-#endif
-
-// Kernels may run their own OpenMP loops on Kokkos::OpenMP (a host pass with OpenMP on).
-#if defined(KOKKOS_ENABLE_OPENMP) && defined(_OPENMP) && !defined(RWKV_DEVICE_PASS)
-#define RWKV_OPENMP_LOOPS 1
 #endif
 
 namespace rwkv {

@@ -8,6 +8,7 @@
 // An empty span does nothing; its sum of squares is 0.
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/core/kokkos_compat.hpp>
 #include <rwkv/core/vector_math.hpp>
@@ -60,7 +61,7 @@ double sum_of_squares(const ExecSpace& space, ConstVector<ExecSpace, Scalar> x) 
   const int parts = int(min_of<std::int64_t>(1024, (n + 1023) / 1024));
   using Doubles = Kokkos::View<double*, typename ExecSpace::memory_space>;
   Doubles part_sums(Kokkos::view_alloc(Kokkos::WithoutInitializing, "rwkv::sum_of_squares_parts"), parts);
-  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+  if constexpr (host_fast_path<ExecSpace>) {
     Kokkos::parallel_for(
         "rwkv::sum_of_squares_parts", Kokkos::RangePolicy<ExecSpace>(space, 0, parts), KOKKOS_LAMBDA(int p) {
           const std::int64_t lo = n * p / parts, hi = n * (p + 1) / parts;

@@ -18,6 +18,7 @@
 // N = 0 writes nothing and mean_of over no rows is 0 (not 0/0); V = 0 has no target class: N = 0 only.
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/core/kokkos_compat.hpp>
 #include <rwkv/core/vector_math.hpp>
@@ -56,7 +57,7 @@ void cross_entropy_forward_with(const ExecSpace& space, const Vector<ExecSpace, 
     lse(n) = m + log_sum;
     loss(n) = (m - targets.row(n).expected_logit(logits, n)) + log_sum;
   };
-  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+  if constexpr (host_fast_path<ExecSpace>) {
     Kokkos::parallel_for(
         "rwkv::cross_entropy_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, rows), KOKKOS_LAMBDA(int n) {
           Scalar m = logits(n, 0);
@@ -102,7 +103,7 @@ void cross_entropy_backward_with(const ExecSpace& space, const Matrix<ExecSpace,
     const Scalar g = scale * (p - q.weight(v));
     dlogits(n, v) = v == wrap_at ? g + wrap : g;
   };
-  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+  if constexpr (host_fast_path<ExecSpace>) {
     Kokkos::parallel_for(
         "rwkv::cross_entropy_backward", Kokkos::RangePolicy<ExecSpace>(space, 0, rows), KOKKOS_LAMBDA(int n) {
           const Row q = targets.row(n);

@@ -5,6 +5,7 @@
 // N = 0 or C = 0 does nothing (dweight as it was); V = 0 has no token: N = 0 only.
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/kernels/matrix_loops.hpp>
 #include <rwkv/core/kokkos_compat.hpp>
@@ -34,7 +35,7 @@ void embedding_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& 
 //           bucket, so the branch on the token does not diverge.
 template <class ExecSpace>
 struct EmbeddingSplit {
-  static constexpr bool host = Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible;
+  static constexpr bool host = host_fast_path<ExecSpace>;
   static constexpr int width = host ? 16 : 1;
   static constexpr int buckets = host ? 1 : 32;
 };

@@ -10,6 +10,7 @@
 // gemm_portable.hpp, which can also be called directly.
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/kernels/gemm_portable.hpp>
 #include <rwkv/kernels/row_dot.hpp>
@@ -102,7 +103,7 @@ template <class ExecSpace, class Scalar>
 void matmul_forward_few_rows(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y,
                              ConstMatrix<ExecSpace, Scalar> x, ConstMatrix<ExecSpace, Scalar> W) {
   const int N = int(x.extent(0)), in = int(x.extent(1)), out = int(W.extent(0));
-  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+  if constexpr (host_fast_path<ExecSpace>) {
     // Raw pointers, and a kernel of its own for one row of x: through the views' accessors, or in a
     // loop over the rows of x, these loops read slower (docs/PERFORMANCE.md#one-row-products).
     const Scalar* w = W.data();

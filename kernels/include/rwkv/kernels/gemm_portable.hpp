@@ -34,6 +34,7 @@ using accumulator_t = std::conditional_t<(sizeof(Scalar) < sizeof(float)), float
 // fewer passes over C.
 template <class ExecSpace, class Scalar>
 struct GemmTiling {
+  // The memory space, not host_fast_path, decides: host backends cap a team far below the GPU tile's.
   static constexpr bool host = std::is_same_v<typename ExecSpace::memory_space, Kokkos::HostSpace>;
   static constexpr int TM = 64;
   static constexpr int TN = 64;

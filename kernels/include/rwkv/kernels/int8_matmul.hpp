@@ -10,6 +10,7 @@
 // A line of an empty matrix gets the factor 1; N = 0 or out = 0 writes no y, in = 0 gives y = 0.
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/kernels/int8_dot.hpp>
 #include <rwkv/kernels/matrix_loops.hpp>
@@ -158,7 +159,7 @@ void quantize_activations(const ExecSpace& space, Int8Activations<ExecSpace, Sca
   work.reserve(N, in);
   const auto values = work.values;
   const auto scale = work.scale;
-  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+  if constexpr (host_fast_path<ExecSpace>) {
     const auto quantize_row = KOKKOS_LAMBDA(int n) {
       const Scalar *xn = &x(n, 0), *c = col.data();
       std::int16_t* an = values.data() + std::size_t(n) * in;
@@ -205,7 +206,7 @@ void int8_matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>
   const auto row = W.row;
   const auto values = work.values;
   const auto scale = work.scale;
-  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+  if constexpr (host_fast_path<ExecSpace>) {
     // Raw pointers and a kernel of its own for one row of x, as matmul_forward_few_rows.
     const std::int8_t* qp = q.data();
     const std::int16_t* ap = values.data();

@@ -4,6 +4,7 @@
 // N = 0 writes nothing, dweight and dbias gain 0; C = 0: mean 0, rstd 1/sqrt(eps) (empty sums are 0).
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/core/kokkos_compat.hpp>
 #include <rwkv/core/vector_math.hpp>
@@ -23,7 +24,7 @@ void layer_norm_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>&
   const int rows = int(x.extent(0));
   const int C = int(x.extent(1));
   const Scalar count = Scalar(max_of(C, 1));  // C = 0: the sums are 0, and so are mean and variance
-  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+  if constexpr (host_fast_path<ExecSpace>) {
     // Host: a thread per row, simd loops over the raw row (the device's team kernel ran teams of
     // one thread here, its loops scalar through the views), two passes as there. One row function
     // serves every row count, so a step's row has the bits it would have in a prefill.

@@ -5,6 +5,7 @@
 // rows = 0 or C = 0 calls f never; column sums over no rows add 0 to out.
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/kokkos_compat.hpp>
 #include <rwkv/core/vector_math.hpp>
 
@@ -14,17 +15,17 @@
 
 namespace rwkv {
 
-// Host spaces whose kernels finish before parallel_for returns, so that a loop run in place on
-// the calling thread keeps its order among them.
+// Host spaces on their fast path whose kernels finish before parallel_for returns, so that a loop
+// run in place on the calling thread keeps its order among them.
 template <class ExecSpace>
-inline constexpr bool synchronous_host_space =
+inline constexpr bool synchronous_host_space = host_fast_path<ExecSpace> && (
 #if defined(KOKKOS_ENABLE_OPENMP)
     std::is_same_v<ExecSpace, Kokkos::OpenMP> ||
 #endif
 #if defined(KOKKOS_ENABLE_SERIAL)
     std::is_same_v<ExecSpace, Kokkos::Serial> ||
 #endif
-    false;
+    false);
 
 // f(n) for every row n < rows on a host space, a work item per row. A single row (an RNN step's
 // row kernels: 13 pointwise ones, two layer norms and, in int8, seven activation quantizations
@@ -47,7 +48,7 @@ void for_each_host_row(const char* name, const ExecSpace& space, int rows, const
 //           strides by the team size, which the compiler cannot vectorize).
 template <class ExecSpace, class F>
 void for_each_element(const char* name, const ExecSpace& space, int rows, int C, const F& f) {
-  if constexpr (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible) {
+  if constexpr (host_fast_path<ExecSpace>) {
     for_each_host_row(name, space, rows, KOKKOS_LAMBDA(int n) {
       RWKV_HOST_SIMD
       for (int c = 0; c < C; ++c) f(n, c);
@@ -77,7 +78,7 @@ void accumulate_column_sums(const char* name, const ExecSpace& space, const Out&
   using Team = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
   using Slots = Kokkos::View<Scalar**, Kokkos::LayoutRight, typename ExecSpace::scratch_memory_space,
                              Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-  constexpr bool host = Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible;
+  constexpr bool host = host_fast_path<ExecSpace>;
   constexpr int W = column_sum_width, L = column_sum_lanes;
   const int blocks = (C + W - 1) / W;
   const auto policy = Kokkos::TeamPolicy<ExecSpace>(space, blocks, Kokkos::AUTO)

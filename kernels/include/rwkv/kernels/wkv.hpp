@@ -16,6 +16,7 @@
 // B = 0, T = 0 or C = 0 does nothing: no step leaves the state, and its gradient, as they were.
 #pragma once
 
+#include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/core/kokkos_compat.hpp>
 #include <rwkv/core/vector_math.hpp>
@@ -89,7 +90,7 @@ inline constexpr int wkv_host_width = 16;
 
 template <class ExecSpace, class F>
 void for_each_wkv_scan(const char* name, const ExecSpace& space, int B, int C, const F& f) {
-  constexpr bool host = Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible;
+  constexpr bool host = host_fast_path<ExecSpace>;
   const int width = host ? wkv_host_width : 1;
   const int blocks = (C + width - 1) / width;
   Kokkos::parallel_for(
