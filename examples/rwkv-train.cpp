@@ -98,6 +98,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
   if (o.micro_batch <= 0) throw std::invalid_argument("--micro-batch must be positive, got " + std::to_string(o.micro_batch));
   if (o.steps < 0 || o.tokens < 0) throw std::invalid_argument("--steps and --tokens must be >= 0");
   if (o.keep_last < 0) throw std::invalid_argument("--keep-last must be >= 0, got " + std::to_string(o.keep_last));
+  for (const auto& [name, value] : {std::pair{"val-every", o.val_every}, std::pair{"val-windows", o.val_windows},
+                                    std::pair{"save-every", o.save_every}, std::pair{"check-every", o.check_every}})
+    if (value < 0) throw std::invalid_argument("--" + std::string(name) + " must be >= 0, got " + std::to_string(value));
+  if (o.print_every <= 0) throw std::invalid_argument("--print-every must be positive, got " + std::to_string(o.print_every));
   if (o.stop_at < 0) throw std::invalid_argument("--stop-at must be >= 0, got " + std::to_string(o.stop_at));
   if (!(o.time_limit >= 0)) throw std::invalid_argument("--time-limit must be >= 0 minutes, got " + std::to_string(o.time_limit));
   if (o.save_dtype != "float32" && o.save_dtype != "float16" && o.save_dtype != "bfloat16")

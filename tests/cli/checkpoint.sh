@@ -76,6 +76,8 @@ fails_with "--time-limit must be a finite number, got -inf" "$train" --data corp
 printf 'weight-decay = inf\n' >infinite.ini
 fails_with "--weight-decay must be a finite number, got inf" "$train" --data corpus.txt --steps 1 --config infinite.ini \
   --save refused.h5
+fails_with "--print-every must be positive, got 0" "$train" --data corpus.txt --steps 1 --print-every 0 --save refused.h5
+fails_with "--save-every must be >= 0, got -2" "$train" --data corpus.txt --steps 1 --save-every -2 --save refused.h5
 check "no file from a refused run" test ! -e refused.h5 -a ! -e refused.h5.jsonl
 
 # --keep-last 2 with a save every 2 steps: steps 4 and 6 remain, and model.h5 is step 6.
