@@ -250,6 +250,16 @@ inline void time_in_turns(const std::vector<Variant>& variants, double bytes, in
   }
 }
 
+// Every experiment's run: all variants checked (exit code 1 on a miss), then, unless only checking,
+// timed in turns. Returns the exit code.
+inline int check_then_time(const char* experiment, const Step& step, const std::vector<Variant>& variants, int rounds,
+                           bool check_only) {
+  if (!check_only) print_header(experiment, step, rounds);
+  if (!check_all(variants)) return 1;
+  if (!check_only) time_in_turns(variants, step.bytes(), rounds);
+  return 0;
+}
+
 // When each thread ran out of rows in each parallel region of a run: the others' wait at the
 // region's end is the spread of these.
 class Waits {

@@ -110,10 +110,7 @@ int experiment(const lab::StepShape& shape, int rounds, bool check_only) {
        &reference, [&] { return per_group[1].waited(); }},
   };
 
-  if (!check_only) lab::print_header("one_row_schedules", step, rounds);
-  if (!lab::check_all(variants)) return 1;
-  if (!check_only) lab::time_in_turns(variants, step.bytes(), rounds);
-  return 0;
+  return lab::check_then_time("one_row_schedules", step, variants, rounds, check_only);
 }
 
 }  // namespace

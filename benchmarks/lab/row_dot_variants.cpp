@@ -71,10 +71,7 @@ int experiment(const lab::StepShape& shape, int rounds, bool check_only) {
                       },
                       &reference});
 
-  if (!check_only) lab::print_header("row_dot_variants", step, rounds);
-  if (!lab::check_all(variants)) return 1;
-  if (!check_only) lab::time_in_turns(variants, step.bytes(), rounds);
-  return 0;
+  return lab::check_then_time("row_dot_variants", step, variants, rounds, check_only);
 }
 
 }  // namespace
