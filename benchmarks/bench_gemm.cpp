@@ -1,14 +1,17 @@
-// Linear-layer GEMMs at RWKV shapes on the default execution space, in float: the dispatched path
-// (matmul_forward / matmul_backward: KokkosBlas::gemm to the vendor BLAS) against the portable
-// tiled kernel, each as a fraction of the machine's sgemm ceiling measured in the same run: the
-// best rate of square products (512, 1024, 2048) through the same BLAS path, timed before and
-// after the layer shapes. Shared machines make absolute rates noise; the fractions are what to compare.
-// The rnn rows (N = 1) are matrix-vector products, bound by memory bandwidth, not by the ceiling.
+// Linear-layer GEMMs at RWKV shapes on the default execution space, in float: every GEMM library
+// the space can call (gemm_vendor.hpp: on the host each backend of the build, oneDNN and OpenBLAS;
+// on CUDA cuBLAS) and the portable tiled kernel, each as a fraction of the machine's sgemm ceiling
+// measured in the same run: the best rate of square products (512, 1024, 2048) of any library,
+// timed before and after the layer shapes. Shared machines make absolute rates noise; the
+// fractions are what to compare. The rnn rows (N = 1) are matrix-vector products, bound by memory
+// bandwidth, not by the ceiling; matmul_forward takes its own few-rows kernel there, which the
+// dispatch rows time.
 //   bench_gemm [--min-time SECONDS] [--no-head]
 // Prints CSV on stdout once all is timed: kind,path,product,N,in,out,gflop,seconds,gflops,
-// fraction_of_ceiling (kind: ceiling, layer (training shapes) or rnn (N = 1); path: blas (the
-// dispatched path) or portable; product: y = x W^T, dx = dy W or dW = dy^T x; seconds: the best
-// of the timed calls).
+// fraction_of_ceiling (kind: ceiling, layer (training shapes) or rnn (N = 1); path: dispatch
+// (matmul_forward / matmul_backward, as the library calls them), a host backend by name
+// (openblas, onednn), or portable; product: y = x W^T, dx = dy W or dW = dy^T x; seconds: the best
+// of the timed calls). The library's choice is printed on stderr.
 #include <rwkv/kernels/gemm.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -62,24 +65,64 @@ double best_seconds(F&& call, double min_time) {
 
 struct Row {
   const char* kind;
-  const char* path;
+  std::string path;
   const char* product;
   Shape shape;
   double seconds;
   double gflops() const { return 2.0 * shape.N * shape.in * double(shape.out) * 1e-9 / seconds; }
 };
 
-// Square sgemms through the dispatched (BLAS) path: the machine's ceiling is the best of them,
-// each timed for at least a second so that the best call is one the machine's other load spared.
-// Several sizes, as the fastest one varies from run to run on a shared machine.
+// The paths a product is timed on: the library's dispatch, each host backend of the build
+// (called directly), the portable kernel.
+std::vector<std::string> paths() {
+  std::vector<std::string> p = {"dispatch"};
+  if constexpr (Kokkos::SpaceAccessibility<Space, Kokkos::HostSpace>::accessible)
+    for (const rwkv::HostGemm backend : {rwkv::HostGemm::openblas, rwkv::HostGemm::onednn})
+      if (rwkv::host_gemm_available(backend)) p.push_back(rwkv::host_gemm_name(backend));
+  p.push_back("portable");
+  return p;
+}
+
+rwkv::HostGemm backend_named(const std::string& name) {
+  return name == "onednn" ? rwkv::HostGemm::onednn : rwkv::HostGemm::openblas;
+}
+
+// C = op(A) op(B) + beta C on one path: the products of a linear layer, W [out, in].
+enum class Product { y, dx, dW };
+void run_product(const Space& space, const std::string& path, Product product, const Mat& x, const Mat& W,
+                 const Mat& y, const Mat& dy, const Mat& dx, const Mat& dW) {
+  const Mat none;
+  if (path == "dispatch") {
+    if (product == Product::y) rwkv::matmul_forward(space, y, x, W);
+    if (product == Product::dx) rwkv::matmul_backward(space, dx, none, dy, x, W);
+    if (product == Product::dW) rwkv::matmul_backward(space, none, dW, dy, x, W);
+  } else if (path == "portable") {
+    if (product == Product::y) rwkv::matmul_forward_portable(space, y, x, W);
+    if (product == Product::dx) rwkv::matmul_backward_portable(space, dx, none, dy, x, W);
+    if (product == Product::dW) rwkv::matmul_backward_portable(space, none, dW, dy, x, W);
+  } else {
+    const int N = int(x.extent(0)), in = int(x.extent(1)), out = int(W.extent(0));
+    const rwkv::HostGemm backend = backend_named(path);
+    if (product == Product::y) rwkv::host_gemm(backend, {false, true, N, out, in, in, in, out}, x.data(), W.data(), 0.0f, y.data());
+    if (product == Product::dx) rwkv::host_gemm(backend, {false, false, N, in, out, out, in, in}, dy.data(), W.data(), 1.0f, dx.data());
+    if (product == Product::dW) rwkv::host_gemm(backend, {true, false, out, in, N, out, in, in}, dy.data(), x.data(), 1.0f, dW.data());
+  }
+}
+
+// Square sgemms on every library path: the machine's ceiling is the best of them, each timed for
+// at least a second so that the best call is one the machine's other load spared. Several sizes,
+// as the fastest one varies from run to run on a shared machine.
 void time_squares(const Space& space, double min_time, std::vector<Row>& rows) {
   min_time = std::max(min_time, 1.0);
   for (const int n : {512, 1024, 2048}) {
     Mat x("x", n, n), W("W", n, n), y("y", n, n);
     fill(x, 1.0f);
     fill(W, 0.5f);
-    const double t = best_seconds([&] { rwkv::matmul_forward(space, y, x, W); }, min_time);
-    rows.push_back({"ceiling", "blas", "y", {n, n, n}, t});
+    for (const std::string& path : paths()) {
+      if (path == "portable") continue;
+      const double t = best_seconds([&] { run_product(space, path, Product::y, x, W, y, y, y, y); }, min_time);
+      rows.push_back({"ceiling", path, "y", {n, n, n}, t});
+    }
   }
 }
 
@@ -102,7 +145,10 @@ int main(int argc, char* argv[]) {
   }
   Kokkos::ScopeGuard kokkos(argc, argv);
   Space space;
-  std::fprintf(stderr, "bench_gemm: %s with concurrency %d\n", Space::name(), space.concurrency());
+  std::fprintf(stderr, "bench_gemm: %s with concurrency %d; matmul calls %s\n", Space::name(), space.concurrency(),
+               Kokkos::SpaceAccessibility<Space, Kokkos::HostSpace>::accessible
+                   ? rwkv::host_gemm_name(rwkv::host_gemm_default())
+                   : "the space's vendor library");
   std::vector<Row> rows;
   // The ceiling is timed before and after the layer shapes, as the load of a shared machine drifts.
   time_squares(space, min_time, rows);
@@ -121,36 +167,12 @@ int main(int argc, char* argv[]) {
     fill(x, 1.0f);
     fill(W, 0.5f);
     fill(dy, 0.25f);
-    const Mat none;
-    for (const bool portable : {false, true}) {
-      const char* path = portable ? "portable" : "blas";
-      const double ty = best_seconds(
-          [&] {
-            if (portable)
-              rwkv::matmul_forward_portable(space, y, x, W);
-            else
-              rwkv::matmul_forward(space, y, x, W);
-          },
-          min_time);
-      const double tdx = best_seconds(
-          [&] {
-            if (portable)
-              rwkv::matmul_backward_portable(space, dx, none, dy, x, W);
-            else
-              rwkv::matmul_backward(space, dx, none, dy, x, W);
-          },
-          min_time);
-      const double tdw = best_seconds(
-          [&] {
-            if (portable)
-              rwkv::matmul_backward_portable(space, none, dW, dy, x, W);
-            else
-              rwkv::matmul_backward(space, none, dW, dy, x, W);
-          },
-          min_time);
-      rows.push_back({kind, path, "y", s, ty});
-      rows.push_back({kind, path, "dx", s, tdx});
-      rows.push_back({kind, path, "dW", s, tdw});
+    for (const std::string& path : paths()) {
+      // The host backends' own rows are layer products; a single row takes matmul's row kernel.
+      if (s.N == 1 && path != "dispatch" && path != "portable") continue;
+      rows.push_back({kind, path, "y", s, best_seconds([&] { run_product(space, path, Product::y, x, W, y, dy, dx, dW); }, min_time)});
+      rows.push_back({kind, path, "dx", s, best_seconds([&] { run_product(space, path, Product::dx, x, W, y, dy, dx, dW); }, min_time)});
+      rows.push_back({kind, path, "dW", s, best_seconds([&] { run_product(space, path, Product::dW, x, W, y, dy, dx, dW); }, min_time)});
     }
   }
   time_squares(space, min_time, rows);
@@ -160,7 +182,7 @@ int main(int argc, char* argv[]) {
     if (!std::strcmp(r.kind, "ceiling")) ceiling = std::max(ceiling, r.gflops());
   std::printf("kind,path,product,N,in,out,gflop,seconds,gflops,fraction_of_ceiling\n");
   for (const Row& r : rows)
-    std::printf("%s,%s,%s,%d,%d,%d,%.4f,%.6f,%.2f,%.4f\n", r.kind, r.path, r.product, r.shape.N, r.shape.in,
+    std::printf("%s,%s,%s,%d,%d,%d,%.4f,%.6f,%.2f,%.4f\n", r.kind, r.path.c_str(), r.product, r.shape.N, r.shape.in,
                 r.shape.out, 2.0 * r.shape.N * r.shape.in * double(r.shape.out) * 1e-9, r.seconds, r.gflops(),
                 r.gflops() / ceiling);
   return 0;

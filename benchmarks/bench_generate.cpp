@@ -110,9 +110,10 @@ int run(const Options& o) {
   // Read passes over as many bytes as the weights: the same caches help both (large L3 caches
   // hold a good part of a small model).
   const bench::ReadPass<Space> float_read{std::int64_t(float_bytes)}, int8_read{std::int64_t(int8_bytes)};
-  const double ceiling = bench::sgemm_ceiling_gflops<Space>(2048, 5);
-  std::fprintf(stderr, "[bench] sgemm %.0f GFLOP/s; weights per step: float32 %.1f MB, int8 %.1f MB\n", ceiling,
-               float_bytes / 1e6, int8_bytes / 1e6);
+  const bench::SgemmRates sgemm = bench::sgemm_rates<Space>(2048, 5);
+  const double ceiling = sgemm.best();
+  std::fprintf(stderr, "[bench] sgemm %.0f GFLOP/s%s; weights per step: float32 %.1f MB, int8 %.1f MB\n", ceiling,
+               bench::sgemm_backends_text(sgemm).c_str(), float_bytes / 1e6, int8_bytes / 1e6);
 
   const auto one = bench::tokens_of<Space>(1, o.config.vocab_size);
   const auto batch = bench::tokens_of<Space>(o.slots, o.config.vocab_size);

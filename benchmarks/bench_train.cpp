@@ -29,7 +29,8 @@ struct Options {
 
 template <class Version>
 int run(const Options& o) {
-  const double ceiling = bench::sgemm_ceiling_gflops(o.gemm_size, 5);
+  const bench::SgemmRates sgemm = bench::sgemm_rates<Space>(o.gemm_size, 5);
+  const double ceiling = sgemm.best();
   Model<Version, Space, float> model(o.config, TrainingShape{o.batch, o.ctx_len, o.recompute});
   model.initialize(1);
   OptimizerConfig oc;
@@ -60,9 +61,10 @@ int run(const Options& o) {
   std::printf(
       "{\"impl\":\"rwkv-kokkos\",\"arch\":\"%s\",\"space\":\"%s\",\"threads\":%d,\"n_layer\":%d,\"n_embd\":%d,\"vocab\":%d,\"ctx_len\":%d,"
       "\"batch\":%d,\"recompute\":%s,\"non_embedding_params\":%.0f,\"step_ms\":%.2f,\"tokens_per_s\":%.1f,"
-      "\"sgemm_ceiling_gflops\":%.1f,\"floor_tokens_per_s\":%.1f,\"fraction_of_floor\":%.3f}\n",
+      "\"sgemm_ceiling_gflops\":%.1f,\"sgemm_backend\":\"%s\",\"gemm_library\":\"%s\",\"floor_tokens_per_s\":%.1f,\"fraction_of_floor\":%.3f}\n",
       Version::name, Space::name(), Space().concurrency(), o.config.n_layer, o.config.n_embd, o.config.vocab_size, o.ctx_len, o.batch,
-      o.recompute ? "true" : "false", non_embedding, 1e3 * elapsed / o.steps, tokens_per_s, ceiling, floor_tokens_per_s,
+      o.recompute ? "true" : "false", non_embedding, 1e3 * elapsed / o.steps, tokens_per_s, ceiling,
+      sgemm.best_backend().c_str(), sgemm.library.c_str(), floor_tokens_per_s,
       tokens_per_s / floor_tokens_per_s);
   return 0;
 }

@@ -1,5 +1,5 @@
 // The machine's ceilings, measured in the same run as the kernels they judge: the best sgemm rate
-// through the library's GEMM path (the vendor BLAS: OpenBLAS, cuBLAS, rocBLAS), the read bandwidth
+// of the GEMM libraries the space can call (oneDNN and OpenBLAS on the host, cuBLAS), the read bandwidth
 // of a streaming sum, a STREAM-style triad, an in-place update and a deep_copy (device-to-device
 // copy on a GPU).
 // The same code runs on every execution space: host loops over chunks in simd loops, device loops
@@ -15,7 +15,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace rwkv::bench {
 
@@ -31,27 +34,105 @@ Kokkos::View<float*, typename Space::memory_space> stream_array(const std::strin
   return a;
 }
 
-// Best of `repeats` timed y = x W^T products on n x n float matrices, in GFLOP/s.
-template <class Space = Kokkos::DefaultExecutionSpace>
-double sgemm_ceiling_gflops(int n, int repeats) {
-  Matrix<Space, float> x("x", n, n), w("w", n, n), y("y", n, n);
-  Kokkos::deep_copy(x, 1.0f);
-  Kokkos::deep_copy(w, 0.5f);
-  Space space;
-  matmul_forward(space, y, x, w);
-  space.fence();
-  double best = 0;
-  for (int r = 0; r < repeats; ++r) {
-    const auto t0 = Clock::now();
-    matmul_forward(space, y, x, w);
-    space.fence();
-    best = std::max(best, 2.0 * n * double(n) * n / seconds_since(t0) / 1e9);
+// sgemm rates (GFLOP/s) of the GEMM libraries a space can call, the library's own first.
+struct SgemmRates {
+  std::vector<std::pair<std::string, double>> by_backend;
+  std::string library;  // the backend matmul_forward calls
+
+  double best() const {
+    double b = 0;
+    for (const auto& [name, rate] : by_backend) b = rate > b ? rate : b;
+    return b;
   }
-  return best;
+  std::string best_backend() const {
+    std::string name_of_best;
+    double b = 0;
+    for (const auto& [name, rate] : by_backend)
+      if (rate > b) b = rate, name_of_best = name;
+    return name_of_best;
+  }
+  // Each backend's better rate of the two (a ceiling is measured before and after the rows).
+  SgemmRates merged(const SgemmRates& other) const {
+    SgemmRates m = *this;
+    if (m.library.empty()) m.library = other.library;
+    for (const auto& [name, rate] : other.by_backend) {
+      bool found = false;
+      for (auto& [mine, mine_rate] : m.by_backend)
+        if (mine == name) found = true, mine_rate = rate > mine_rate ? rate : mine_rate;
+      if (!found) m.by_backend.push_back({name, rate});
+    }
+    return m;
+  }
+};
+
+// " (onednn; the library calls onednn; openblas 190.0)": the best backend, the library's, the others.
+inline std::string sgemm_backends_text(const SgemmRates& r) {
+  if (r.by_backend.empty()) return "";
+  std::string text = " (" + r.best_backend() + "; the library calls " + r.library;
+  for (const auto& [name, rate] : r.by_backend) {
+    if (name == r.best_backend()) continue;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "; %s %.1f", name.c_str(), rate);
+    text += buf;
+  }
+  return text + ")";
 }
 
 template <class Space>
 inline constexpr bool on_host = Kokkos::SpaceAccessibility<Space, Kokkos::HostSpace>::accessible;
+
+// The GEMM library matmul_forward calls on Space: the host backend of the build (gemm_vendor.hpp),
+// cuBLAS, or the portable kernel.
+template <class Space>
+std::string library_gemm_name() {
+  if constexpr (on_host<Space>)
+    return host_gemm_name(host_gemm_default());
+  else if constexpr (gemm_detail::is_cuda<Space>)
+    return "cublas";
+  else
+    return "portable";
+}
+
+// Best rates of y = x W^T on n x n float matrices, in GFLOP/s, of every GEMM library Space can call:
+// on the host each backend of the build, elsewhere the library's own. The library's backend is
+// timed through matmul_forward, the others through host_gemm.
+template <class Space = Kokkos::DefaultExecutionSpace>
+SgemmRates sgemm_rates(int n, int repeats) {
+  Matrix<Space, float> x("x", n, n), w("w", n, n), y("y", n, n);
+  Kokkos::deep_copy(x, 1.0f);
+  Kokkos::deep_copy(w, 0.5f);
+  Space space;
+  const auto best_of = [&](const auto& product) {
+    product();
+    space.fence();
+    double best = 0;
+    for (int r = 0; r < repeats; ++r) {
+      const auto t0 = Clock::now();
+      product();
+      space.fence();
+      best = std::max(best, 2.0 * n * double(n) * n / seconds_since(t0) / 1e9);
+    }
+    return best;
+  };
+  SgemmRates rates;
+  rates.library = library_gemm_name<Space>();
+  rates.by_backend.push_back({rates.library, best_of([&] { matmul_forward(space, y, x, w); })});
+  if constexpr (on_host<Space>) {
+    for (const HostGemm backend : {HostGemm::openblas, HostGemm::onednn}) {
+      if (!host_gemm_available(backend) || backend == host_gemm_default()) continue;
+      const GemmShape shape{false, true, n, n, n, n, n, n};
+      rates.by_backend.push_back(
+          {host_gemm_name(backend), best_of([&] { host_gemm(backend, shape, x.data(), w.data(), 0.0f, y.data()); })});
+    }
+  }
+  return rates;
+}
+
+// The best of them: the sgemm ceiling.
+template <class Space = Kokkos::DefaultExecutionSpace>
+double sgemm_ceiling_gflops(int n, int repeats) {
+  return sgemm_rates<Space>(n, repeats).best();
+}
 
 // Host loops work on chunks of this many floats (simd loops over raw pointers, as the kernels' own).
 inline constexpr int stream_chunk = 4096;

@@ -15,10 +15,20 @@ namespace rwkv::bench {
 // The machine's ceilings of this run (GB/s, GFLOP/s); 0: not measured (a --filter run measures
 // only those its measurements are judged by).
 struct Ceilings {
-  double triad_gbs = 0, update_gbs = 0, read_gbs = 0, copy_gbs = 0, sgemm_gflops = 0;
+  double triad_gbs = 0, update_gbs = 0, read_gbs = 0, copy_gbs = 0;
+  SgemmRates sgemm;
   // What streaming kernels that read and write are judged against: the better of the two patterns.
   double stream_gbs() const { return triad_gbs > update_gbs ? triad_gbs : update_gbs; }
+  // What GEMM-bound rows are judged against: the fastest library, whichever the library calls.
+  double sgemm_gflops() const { return sgemm.best(); }
 };
+
+// The better of two measurements of each ceiling.
+inline Ceilings best_of(const Ceilings& a, const Ceilings& b) {
+  const auto max = [](double x, double y) { return x > y ? x : y; };
+  return {max(a.triad_gbs, b.triad_gbs), max(a.update_gbs, b.update_gbs), max(a.read_gbs, b.read_gbs),
+          max(a.copy_gbs, b.copy_gbs), a.sgemm.merged(b.sgemm)};
+}
 
 enum class Judge { stream, read, sgemm };
 
@@ -47,7 +57,7 @@ struct Row {
     switch (judge) {
       case Judge::stream: return gbs() / c.stream_gbs();
       case Judge::read: return gbs() / c.read_gbs;
-      default: return gflops() / c.sgemm_gflops;
+      default: return gflops() / c.sgemm_gflops();
     }
   }
 };
@@ -64,7 +74,8 @@ inline std::string sizes_text(const Row& r) {
   return s;
 }
 
-// "stream 85.0 GB/s (triad 49.4, update 85.0), read ..., copy ..., sgemm ... GFLOP/s"; "-" where not measured.
+// "stream 85.0 GB/s (triad 49.4, update 85.0), read ..., copy ..., sgemm 359.0 GFLOP/s (onednn; the
+// library calls onednn; openblas 190.0)"; "-" where not measured.
 inline std::string ceilings_text(const Ceilings& c) {
   const auto value = [](double x) {
     char buf[32] = "-";
@@ -73,7 +84,7 @@ inline std::string ceilings_text(const Ceilings& c) {
   };
   return "stream " + value(c.stream_gbs()) + " GB/s (triad " + value(c.triad_gbs) + ", update " + value(c.update_gbs) +
          "), read " + value(c.read_gbs) + " GB/s, copy " + value(c.copy_gbs) + " GB/s, sgemm " +
-         value(c.sgemm_gflops) + " GFLOP/s";
+         value(c.sgemm_gflops()) + " GFLOP/s" + sgemm_backends_text(c.sgemm);
 }
 
 inline void print_table(std::FILE* out, const RunInfo& info, const Ceilings& c, const std::vector<Row>& rows) {
@@ -82,14 +93,14 @@ inline void print_table(std::FILE* out, const RunInfo& info, const Ceilings& c, 
                info.concurrency, info.compiler.c_str(), info.kokkos_version.c_str(), info.git_revision.c_str());
   std::fprintf(out, "ceilings: %s\n", ceilings_text(c).c_str());
   std::fprintf(out, "rates from the best time; ms: median (min-max) of the repetitions\n\n");
-  std::fprintf(out, "%-22s %-34s %10s %19s %9s %9s %10s %6s %7s\n", "kernel", "sizes", "median ms", "min-max ms",
+  std::fprintf(out, "%-24s %-34s %10s %19s %9s %9s %10s %6s %7s\n", "kernel", "sizes", "median ms", "min-max ms",
                "GFLOP/s", "GB/s", "tokens/s", "vs", "of ceil");
   for (const Row& r : rows) {
     char range[40], gbs[16] = "-", tokens[16] = "-";
     std::snprintf(range, sizeof range, "%.3f-%.3f", 1e3 * r.time.min, 1e3 * r.time.max);
     if (r.bytes > 0) std::snprintf(gbs, sizeof gbs, "%.1f", r.gbs());
     if (r.tokens > 0) std::snprintf(tokens, sizeof tokens, "%.1f", r.tokens / r.time.min);
-    std::fprintf(out, "%-22s %-34s %10.3f %19s %9.1f %9s %10s %6s %6.1f%%\n", r.name.c_str(), sizes_text(r).c_str(),
+    std::fprintf(out, "%-24s %-34s %10.3f %19s %9.1f %9s %10s %6s %6.1f%%\n", r.name.c_str(), sizes_text(r).c_str(),
                  1e3 * r.time.median, range, r.gflops(), gbs, tokens, judge_name(r.judge), 100 * r.fraction(c));
   }
 }
@@ -132,7 +143,12 @@ inline std::string json_report(const RunInfo& info, const Ceilings& c, const std
   j += "  \"rates_from\": \"min\",\n";
   j += "  \"ceilings\": {\"stream_gbs\": " + number(c.stream_gbs()) + ", \"triad_gbs\": " + number(c.triad_gbs) +
        ", \"update_gbs\": " + number(c.update_gbs) + ", \"read_gbs\": " + number(c.read_gbs) +
-       ", \"copy_gbs\": " + number(c.copy_gbs) + ", \"sgemm_gflops\": " + number(c.sgemm_gflops) + "},\n";
+       ", \"copy_gbs\": " + number(c.copy_gbs) + ", \"sgemm_gflops\": " + number(c.sgemm_gflops()) +
+       ", \"sgemm_backend\": " + json_string(c.sgemm.best_backend()) +
+       ", \"sgemm_library_backend\": " + json_string(c.sgemm.library) + ", \"sgemm_by_backend\": {";
+  for (std::size_t i = 0; i < c.sgemm.by_backend.size(); ++i)
+    j += (i ? ", " : "") + json_string(c.sgemm.by_backend[i].first) + ": " + number(c.sgemm.by_backend[i].second);
+  j += "}},\n";
   j += "  \"results\": [\n";
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];

@@ -58,7 +58,10 @@ constexpr Measurement measurements[] = {
     {"time_mix_forward", Judge::stream},      {"time_mix_backward", Judge::stream},
     {"layer_norm_forward", Judge::stream},    {"layer_norm_backward", Judge::stream},
     {"gemm_y=xW^T", Judge::sgemm},            {"gemm_dx+=dyW", Judge::sgemm},
-    {"gemm_dW+=dy^Tx", Judge::sgemm},         {"cross_entropy_forward", Judge::stream},
+    {"gemm_dW+=dy^Tx", Judge::sgemm},         {"gemm_y=xW^T_openblas", Judge::sgemm},
+    {"gemm_dx+=dyW_openblas", Judge::sgemm},  {"gemm_dW+=dy^Tx_openblas", Judge::sgemm},
+    {"gemm_y=xW^T_onednn", Judge::sgemm},     {"gemm_dx+=dyW_onednn", Judge::sgemm},
+    {"gemm_dW+=dy^Tx_onednn", Judge::sgemm},  {"cross_entropy_forward", Judge::stream},
     {"cross_entropy_backward", Judge::stream}, {"adamw_step", Judge::stream},
     {"train_step", Judge::sgemm},             {"prefill_float32", Judge::sgemm},
     {"decode_float32", Judge::read},          {"decode_float32_multi", Judge::read},
@@ -142,15 +145,14 @@ bench::Ceilings measure_ceilings(const Sizes& s, const Selection& selection) {
   if (selection.needs(Judge::read)) c.read_gbs = bench::read_bandwidth_gbs<Space>(s.stream_bytes, repeats);
   if (!selection.filtered()) c.copy_gbs = bench::copy_bandwidth_gbs<Space>(s.stream_bytes, repeats);
   if (selection.needs(Judge::sgemm))
-    c.sgemm_gflops = std::max(bench::sgemm_ceiling_gflops<Space>(s.sgemm_n / 2, repeats),
-                              bench::sgemm_ceiling_gflops<Space>(s.sgemm_n, repeats));
+    c.sgemm = bench::sgemm_rates<Space>(s.sgemm_n / 2, repeats).merged(bench::sgemm_rates<Space>(s.sgemm_n, repeats));
   std::fprintf(stderr, "[rwkv-bench] ceilings: %s\n", bench::ceilings_text(c).c_str());
   return c;
 }
 
 // A line on stderr as each measurement ends: a full run takes minutes.
 void progress(const Row& r) {
-  std::fprintf(stderr, "[rwkv-bench] %-22s %10.3f ms median\n", r.name.c_str(), 1e3 * r.time.median);
+  std::fprintf(stderr, "[rwkv-bench] %-24s %10.3f ms median\n", r.name.c_str(), 1e3 * r.time.median);
 }
 
 using SizeList = std::vector<std::pair<std::string, long>>;
@@ -269,7 +271,8 @@ void bench_kernels(Rows& rows) {
 
   // The linear layer's three products at the FFN key's shape, W [out, in], rows N: 2 N in out
   // FLOPs each; bytes: each operand once (dx and dW accumulate: read and written).
-  if (selection.any("gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx")) {
+  if (selection.any("gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx", "gemm_y=xW^T_openblas", "gemm_dx+=dyW_openblas",
+                    "gemm_dW+=dy^Tx_openblas", "gemm_y=xW^T_onednn", "gemm_dx+=dyW_onednn", "gemm_dW+=dy^Tx_onednn")) {
     const int in = s.gemm_in, out = s.gemm_out;
     Mat x("x", N, in), W("W", out, in), y("y", N, out), dy("dy", N, out), dx("dx", N, in), dW("dW", out, in);
     const Mat none;
@@ -284,6 +287,26 @@ void bench_kernels(Rows& rows) {
                 [&] { matmul_backward(space, dx, none, dy, x, W); });
     rows.kernel("gemm_dW+=dy^Tx", shape, flops, (double(N) * out + double(N) * in + 2.0 * out * in) * F,
                 [&] { matmul_backward(space, none, dW, dy, x, W); });
+    // The same products on each host backend of the build, called directly (the rows above take
+    // the one RWKV_HOST_GEMM chose).
+    if constexpr (Kokkos::SpaceAccessibility<Space, Kokkos::HostSpace>::accessible) {
+      for (const HostGemm backend : {HostGemm::openblas, HostGemm::onednn}) {
+        if (!host_gemm_available(backend)) continue;
+        const std::string suffix = std::string("_") + host_gemm_name(backend);
+        rows.kernel(("gemm_y=xW^T" + suffix).c_str(), shape, flops,
+                    (double(N) * in + double(out) * in + double(N) * out) * F, [&] {
+                      host_gemm(backend, {false, true, N, out, in, in, in, out}, x.data(), W.data(), 0.0f, y.data());
+                    });
+        rows.kernel(("gemm_dx+=dyW" + suffix).c_str(), shape, flops,
+                    (double(N) * out + double(out) * in + 2.0 * N * in) * F, [&] {
+                      host_gemm(backend, {false, false, N, in, out, out, in, in}, dy.data(), W.data(), 1.0f, dx.data());
+                    });
+        rows.kernel(("gemm_dW+=dy^Tx" + suffix).c_str(), shape, flops,
+                    (double(N) * out + double(N) * in + 2.0 * out * in) * F, [&] {
+                      host_gemm(backend, {true, false, out, in, N, out, in, in}, dy.data(), x.data(), 1.0f, dW.data());
+                    });
+      }
+    }
   }
 
   // Softmax cross-entropy over the vocabulary, forward: read the logits once: N V floats; FLOPs:
@@ -457,10 +480,7 @@ int run(const std::string& mode, const Selection& selection, const std::string& 
   bench_training(rows);
   bench_inference(rows);
   const bench::Ceilings after = measure_ceilings(s, selection);
-  const bench::Ceilings ceilings{std::max(before.triad_gbs, after.triad_gbs), std::max(before.update_gbs, after.update_gbs),
-                                 std::max(before.read_gbs, after.read_gbs),
-                                 std::max(before.copy_gbs, after.copy_gbs),
-                                 std::max(before.sgemm_gflops, after.sgemm_gflops)};
+  const bench::Ceilings ceilings = bench::best_of(before, after);
 
   bench::print_table(stdout, info, ceilings, rows.rows);
   if (!json_path.empty()) {

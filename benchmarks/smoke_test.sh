@@ -15,9 +15,17 @@ import json, math, sys
 report = json.load(open(sys.argv[1]))
 for field in ("device", "backend", "compiler", "kokkos_version", "git_revision", "ceilings", "results"):
     assert field in report, f"missing field {field}"
-for name, value in report["ceilings"].items():
-    assert value > 0, f"ceiling {name} = {value}"
-expected = {"wkv_forward", "wkv_backward", "time_mix_forward", "time_mix_backward", "layer_norm_forward",
+c = report["ceilings"]
+for name in ("stream_gbs", "triad_gbs", "update_gbs", "read_gbs", "copy_gbs", "sgemm_gflops"):
+    assert c[name] > 0, f"ceiling {name} = {c[name]}"
+# The sgemm ceiling names the fastest GEMM library and the one the library calls, with each one's rate.
+rates = c["sgemm_by_backend"]
+assert all(rate > 0 for rate in rates.values()), rates
+assert c["sgemm_library_backend"] in rates and c["sgemm_backend"] in rates, c
+assert c["sgemm_gflops"] == max(rates.values()), c
+# Host builds time the GEMM rows on each host backend too.
+host_backends = [b for b in ("openblas", "onednn") if b in rates]
+expected = {f"{row}_{b}" for b in host_backends for row in ("gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx")} | {"wkv_forward", "wkv_backward", "time_mix_forward", "time_mix_backward", "layer_norm_forward",
             "layer_norm_backward", "gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx", "cross_entropy_forward",
             "cross_entropy_backward", "adamw_step", "train_step", "prefill_float32", "decode_float32",
             "decode_float32_multi", "decode_int8", "decode_int8_multi"}

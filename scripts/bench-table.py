@@ -53,9 +53,15 @@ def ceilings_text(report):
     def value(x):
         return "-" if x is None else f"{x:.1f}"
 
+    # Reports since the GEMM backends (2026-12) name the fastest library and the one the library calls.
+    backends = ""
+    if c.get("sgemm_by_backend"):
+        others = "".join(f"; {name} {value(rate)}" for name, rate in c["sgemm_by_backend"].items()
+                         if name != c["sgemm_backend"])
+        backends = f" ({c['sgemm_backend']}; the library calls {c['sgemm_library_backend']}{others})"
     return (f"stream {value(c.get('stream_gbs', c.get('triad_gbs')))} GB/s (triad {value(c['triad_gbs'])}, update "
             f"{value(c.get('update_gbs'))}), read {value(c['read_gbs'])} GB/s, copy {value(c['copy_gbs'])} GB/s, "
-            f"sgemm {value(c['sgemm_gflops'])} GFLOP/s")
+            f"sgemm {value(c['sgemm_gflops'])} GFLOP/s{backends}")
 
 
 def mode_text(report):

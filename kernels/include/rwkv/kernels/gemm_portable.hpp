@@ -8,8 +8,8 @@
 // multiplies its MR x NR micro-tiles out of scratch (GPUs: one micro-tile per thread, summed in
 // registers over all of K; hosts: one thread per team, adding each step's sums into C). Sums run
 // over K in a fixed order, so results are the same bits every run (the weight gradient needs that).
-// This is the path for scalars the vendor BLAS lacks (e.g. reduced precision) and for builds
-// without Kokkos Kernels; gemm.hpp dispatches float and double to the vendor BLAS.
+// This is the path for scalars the vendor libraries lack (e.g. reduced precision) and for spaces
+// without one (HIP, for now); gemm.hpp dispatches float and double to the vendor library.
 #pragma once
 
 #include <rwkv/core/instantiate.hpp>
