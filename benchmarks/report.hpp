@@ -16,16 +16,23 @@ namespace rwkv::bench {
 // only those its measurements are judged by).
 struct Ceilings {
   double triad_gbs = 0, update_gbs = 0, read_gbs = 0, copy_gbs = 0, sgemm_gflops = 0;
+  // One float32 RNN step of the decode model (RWKV-4 169M in a full run): the best call of the
+  // decode rows' steps over their number.
+  double step_seconds = 0;
   // What streaming kernels that read and write are judged against: the better of the two patterns.
   double stream_gbs() const { return triad_gbs > update_gbs ? triad_gbs : update_gbs; }
 };
 
-enum class Judge { stream, read, sgemm };
+// step: tokens/s against the RNN step's; step_share: the time of a call as a fraction of a step
+// (the cost of work done once a token beside the step, such as sampling: lower is better).
+enum class Judge { stream, read, sgemm, step, step_share };
 
 inline const char* judge_name(Judge j) {
   switch (j) {
     case Judge::stream: return "stream";
     case Judge::read: return "read";
+    case Judge::step: return "step";
+    case Judge::step_share: return "step_share";
     default: return "sgemm";
   }
 }
@@ -47,6 +54,8 @@ struct Row {
     switch (judge) {
       case Judge::stream: return gbs() / c.stream_gbs();
       case Judge::read: return gbs() / c.read_gbs;
+      case Judge::step: return tokens / time.min * c.step_seconds;
+      case Judge::step_share: return time.min / c.step_seconds;
       default: return gflops() / c.sgemm_gflops;
     }
   }
@@ -64,8 +73,14 @@ inline std::string sizes_text(const Row& r) {
   return s;
 }
 
-// "stream 85.0 GB/s (triad 49.4, update 85.0), read ..., copy ..., sgemm ... GFLOP/s"; "-" where not measured.
+// "stream 85.0 GB/s (triad 49.4, update 85.0), read ..., copy ..., sgemm ... GFLOP/s[, step ... ms]"; "-"
+// where not measured (the step only where measured).
 inline std::string ceilings_text(const Ceilings& c) {
+  const auto step_ms = [](double seconds) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", 1e3 * seconds);
+    return std::string(buf);
+  };
   const auto value = [](double x) {
     char buf[32] = "-";
     if (x > 0) std::snprintf(buf, sizeof buf, "%.1f", x);
@@ -73,7 +88,7 @@ inline std::string ceilings_text(const Ceilings& c) {
   };
   return "stream " + value(c.stream_gbs()) + " GB/s (triad " + value(c.triad_gbs) + ", update " + value(c.update_gbs) +
          "), read " + value(c.read_gbs) + " GB/s, copy " + value(c.copy_gbs) + " GB/s, sgemm " +
-         value(c.sgemm_gflops) + " GFLOP/s";
+         value(c.sgemm_gflops) + " GFLOP/s" + (c.step_seconds > 0 ? ", step " + step_ms(c.step_seconds) + " ms" : "");
 }
 
 inline void print_table(std::FILE* out, const RunInfo& info, const Ceilings& c, const std::vector<Row>& rows) {
@@ -132,7 +147,8 @@ inline std::string json_report(const RunInfo& info, const Ceilings& c, const std
   j += "  \"rates_from\": \"min\",\n";
   j += "  \"ceilings\": {\"stream_gbs\": " + number(c.stream_gbs()) + ", \"triad_gbs\": " + number(c.triad_gbs) +
        ", \"update_gbs\": " + number(c.update_gbs) + ", \"read_gbs\": " + number(c.read_gbs) +
-       ", \"copy_gbs\": " + number(c.copy_gbs) + ", \"sgemm_gflops\": " + number(c.sgemm_gflops) + "},\n";
+       ", \"copy_gbs\": " + number(c.copy_gbs) + ", \"sgemm_gflops\": " + number(c.sgemm_gflops) +
+       ", \"step_ms\": " + number(1e3 * c.step_seconds) + "},\n";
   j += "  \"results\": [\n";
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
