@@ -17,25 +17,34 @@ namespace rwkv::bench {
 struct Ceilings {
   double triad_gbs = 0, update_gbs = 0, read_gbs = 0, copy_gbs = 0;
   SgemmRates sgemm;
+  // One float32 RNN step of the decode model (RWKV-4 169M in a full run): the best call of the
+  // decode rows' steps over their number.
+  double step_seconds = 0;
   // What streaming kernels that read and write are judged against: the better of the two patterns.
   double stream_gbs() const { return triad_gbs > update_gbs ? triad_gbs : update_gbs; }
   // What GEMM-bound rows are judged against: the fastest library, whichever the library calls.
   double sgemm_gflops() const { return sgemm.best(); }
 };
 
-// The better of two measurements of each ceiling.
+// The better of two measurements of each ceiling (the step: the faster; 0: not measured).
 inline Ceilings best_of(const Ceilings& a, const Ceilings& b) {
   const auto max = [](double x, double y) { return x > y ? x : y; };
+  const double step = a.step_seconds > 0 && b.step_seconds > 0 ? (a.step_seconds < b.step_seconds ? a.step_seconds : b.step_seconds)
+                                                                  : max(a.step_seconds, b.step_seconds);
   return {max(a.triad_gbs, b.triad_gbs), max(a.update_gbs, b.update_gbs), max(a.read_gbs, b.read_gbs),
-          max(a.copy_gbs, b.copy_gbs), a.sgemm.merged(b.sgemm)};
+          max(a.copy_gbs, b.copy_gbs), a.sgemm.merged(b.sgemm), step};
 }
 
-enum class Judge { stream, read, sgemm };
+// step: tokens/s against the RNN step's; step_share: the time of a call as a fraction of a step
+// (the cost of work done once a token beside the step, such as sampling: lower is better).
+enum class Judge { stream, read, sgemm, step, step_share };
 
 inline const char* judge_name(Judge j) {
   switch (j) {
     case Judge::stream: return "stream";
     case Judge::read: return "read";
+    case Judge::step: return "step";
+    case Judge::step_share: return "step_share";
     default: return "sgemm";
   }
 }
@@ -57,6 +66,8 @@ struct Row {
     switch (judge) {
       case Judge::stream: return gbs() / c.stream_gbs();
       case Judge::read: return gbs() / c.read_gbs;
+      case Judge::step: return tokens / time.min * c.step_seconds;
+      case Judge::step_share: return time.min / c.step_seconds;
       default: return gflops() / c.sgemm_gflops();
     }
   }
@@ -75,8 +86,14 @@ inline std::string sizes_text(const Row& r) {
 }
 
 // "stream 85.0 GB/s (triad 49.4, update 85.0), read ..., copy ..., sgemm 359.0 GFLOP/s (onednn; the
-// library calls onednn; openblas 190.0)"; "-" where not measured.
+// library calls onednn; openblas 190.0)[, step ... ms]"; "-" where not measured (the step only where
+// measured).
 inline std::string ceilings_text(const Ceilings& c) {
+  const auto step_ms = [](double seconds) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", 1e3 * seconds);
+    return std::string(buf);
+  };
   const auto value = [](double x) {
     char buf[32] = "-";
     if (x > 0) std::snprintf(buf, sizeof buf, "%.1f", x);
@@ -84,7 +101,8 @@ inline std::string ceilings_text(const Ceilings& c) {
   };
   return "stream " + value(c.stream_gbs()) + " GB/s (triad " + value(c.triad_gbs) + ", update " + value(c.update_gbs) +
          "), read " + value(c.read_gbs) + " GB/s, copy " + value(c.copy_gbs) + " GB/s, sgemm " +
-         value(c.sgemm_gflops()) + " GFLOP/s" + sgemm_backends_text(c.sgemm);
+         value(c.sgemm_gflops()) + " GFLOP/s" + sgemm_backends_text(c.sgemm) +
+         (c.step_seconds > 0 ? ", step " + step_ms(c.step_seconds) + " ms" : "");
 }
 
 inline void print_table(std::FILE* out, const RunInfo& info, const Ceilings& c, const std::vector<Row>& rows) {
@@ -148,7 +166,7 @@ inline std::string json_report(const RunInfo& info, const Ceilings& c, const std
        ", \"sgemm_library_backend\": " + json_string(c.sgemm.library) + ", \"sgemm_by_backend\": {";
   for (std::size_t i = 0; i < c.sgemm.by_backend.size(); ++i)
     j += (i ? ", " : "") + json_string(c.sgemm.by_backend[i].first) + ": " + number(c.sgemm.by_backend[i].second);
-  j += "}},\n";
+  j += "}, \"step_ms\": " + number(1e3 * c.step_seconds) + "},\n";
   j += "  \"results\": [\n";
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];

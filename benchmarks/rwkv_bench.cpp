@@ -15,10 +15,12 @@
 #include "bench_cli.hpp"
 #include "report.hpp"
 
+#include <rwkv/generate.hpp>
 #include <rwkv/kernels/adamw.hpp>
 #include <rwkv/kernels/cross_entropy.hpp>
 #include <rwkv/kernels/gemm.hpp>
 #include <rwkv/kernels/layer_norm.hpp>
+#include <rwkv/kernels/sampling.hpp>
 #include <rwkv/kernels/time_mix.hpp>
 #include <rwkv/kernels/wkv.hpp>
 #include <rwkv/v4/model.hpp>
@@ -26,6 +28,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -66,6 +69,8 @@ constexpr Measurement measurements[] = {
     {"train_step", Judge::sgemm},             {"prefill_float32", Judge::sgemm},
     {"decode_float32", Judge::read},          {"decode_float32_multi", Judge::read},
     {"decode_int8", Judge::read},             {"decode_int8_multi", Judge::read},
+    {"generate_float32", Judge::step},        {"sample_greedy", Judge::step_share},
+    {"sample_all_options", Judge::step_share},
 };
 
 Judge judge_of(std::string_view name) {
@@ -133,6 +138,26 @@ Sizes sizes_of(const std::string& mode) {
           ModelConfig{6, 512, 0, 256}, 8, 256, ModelConfig{12, 768, 0, 50277}, 512, 16, 8};
 }
 
+// A decode model with the weights every run gives it.
+std::unique_ptr<Model<v4, Space, float>> decode_model(const Sizes& s) {
+  auto model = std::make_unique<Model<v4, Space, float>>(s.decode, inference_only);
+  bench::fill_uniform(model->weights().flat, -0.05f, 0.05f, 19);
+  return model;
+}
+
+// The time of one float32 RNN step of the decode model: the best call of `decode_tokens` steps in a
+// row over their number (the decode rows' measure, so that the generate row, timed the same way,
+// compares calls with calls). The reference of the rows judged against the step.
+double step_seconds(const Sizes& s) {
+  const auto model = decode_model(s);
+  const auto token = bench::tokens_of<Space>(1, s.decode.vocab_size);
+  auto state = model->new_state();
+  const bench::Timing t = bench::time_calls(1, s.e2e_reps, [&] {
+    for (int i = 0; i < s.decode_tokens; ++i) model->infer(token, 1, state);
+  });
+  return t.min / s.decode_tokens;
+}
+
 // The ceilings the selected measurements are judged by (copy, which judges none, only in a run of
 // every measurement); the others stay 0: not measured.
 bench::Ceilings measure_ceilings(const Sizes& s, const Selection& selection) {
@@ -146,6 +171,7 @@ bench::Ceilings measure_ceilings(const Sizes& s, const Selection& selection) {
   if (!selection.filtered()) c.copy_gbs = bench::copy_bandwidth_gbs<Space>(s.stream_bytes, repeats);
   if (selection.needs(Judge::sgemm))
     c.sgemm = bench::sgemm_rates<Space>(s.sgemm_n / 2, repeats).merged(bench::sgemm_rates<Space>(s.sgemm_n, repeats));
+  if (selection.needs(Judge::step) || selection.needs(Judge::step_share)) c.step_seconds = step_seconds(s);
   std::fprintf(stderr, "[rwkv-bench] ceilings: %s\n", bench::ceilings_text(c).c_str());
   return c;
 }
@@ -156,6 +182,8 @@ void progress(const Row& r) {
 }
 
 using SizeList = std::vector<std::pair<std::string, long>>;
+
+SizeList model_sizes(const ModelConfig& c) { return {{"L", c.n_layer}, {"C", c.n_embd}, {"V", c.vocab_size}}; }
 
 // The rows of a run: each measurement is timed, judged by the ceiling of its entry in
 // `measurements`, only if the selection wants it.
@@ -339,8 +367,6 @@ void bench_kernels(Rows& rows) {
   }
 }
 
-SizeList model_sizes(const ModelConfig& c) { return {{"L", c.n_layer}, {"C", c.n_embd}, {"V", c.vocab_size}}; }
-
 void bench_training(Rows& rows) {
   if (!rows.selection.any("train_step")) return;
   const Sizes& s = rows.s;
@@ -370,13 +396,50 @@ void bench_training(Rows& rows) {
   });
 }
 
+// Sampling one token from logits [1, V] (V = 50277 but in a smoke run) through Sampler::sample, as
+// generation does, uniform logits in [-10, 10] (a few thousand tokens hold 85% of the mass):
+//   sample_greedy:      temperature 0, the presence and frequency penalties on;
+//   sample_all_options: temperature 0.9, top-k 40, top-p 0.85, top-a 0.02, top-p-x 0.01 and both
+//                       penalties, a seventh of the tokens seen before.
+// Judged as a share of the float32 RNN step's time. FLOPs: penalties (2), max (1) an element, and
+// with the filters subtract, divide, exp (3), the mass sums (2) and the draw's sums (1); bytes not
+// counted.
+void bench_sampling(Rows& rows) {
+  if (!rows.selection.any("sample_greedy", "sample_all_options")) return;
+  const Sizes& s = rows.s;
+  const int V = s.vocab;
+  Mat logits("logits", 1, V);
+  bench::fill_uniform(logits, -10, 10, 21);
+  const auto row = Kokkos::subview(logits, 0, Kokkos::ALL);
+  const auto run = [&](const char* name, const SamplerConfig& config, double flops_per_token) {
+    if (!rows.selection.wants(name)) return;
+    Sampler<Space, float> sampler(Space(), V, config, 7);
+    const auto counts = sampler.counts();
+    Kokkos::parallel_for(
+        "rwkv::bench::seen", Kokkos::RangePolicy<Space>(0, V), KOKKOS_LAMBDA(int t) { counts(0, t) = t % 7 == 0; });
+    rows.kernel(name, {{"V", V}}, flops_per_token * V, 0, [&] { sampler.sample(row); });
+  };
+  SamplerConfig greedy;
+  greedy.temperature = 0;
+  greedy.presence_penalty = 0.2;
+  greedy.frequency_penalty = 0.1;
+  run("sample_greedy", greedy, 3);
+  SamplerConfig all = greedy;
+  all.temperature = 0.9;
+  all.top_k = 40;
+  all.top_p = 0.85;
+  all.top_a = 0.02;
+  all.top_p_x = 0.01;
+  run("sample_all_options", all, 9);
+}
+
 void bench_inference(Rows& rows) {
   if (!rows.selection.any("prefill_float32", "decode_float32", "decode_float32_multi", "decode_int8",
-                          "decode_int8_multi"))
+                          "decode_int8_multi", "generate_float32"))
     return;
   const Sizes& s = rows.s;
-  Model<v4, Space, float> model(s.decode, inference_only);
-  bench::fill_uniform(model.weights().flat, -0.05f, 0.05f, 19);
+  const auto decode_weights = decode_model(s);
+  Model<v4, Space, float>& model = *decode_weights;
   std::size_t layer_params = 0, head_params = 0;
   for (const TensorSpec& spec : model.specs()) {
     if (spec.name == "head.weight") head_params = spec.size();
@@ -413,6 +476,24 @@ void bench_inference(Rows& rows) {
   };
   decode("decode_float32", 1);
   decode("decode_float32_multi", s.slots);
+
+  // Generation as rwkv-generate runs it (generate_tokens at its default sampling: temperature 1,
+  // top-p 0.85; nothing printed), `decode_tokens` tokens a call: a step and a sample a token.
+  // Judged against the step: the fraction is generation's tokens/s over the step's.
+  if (rows.selection.wants("generate_float32")) {
+    SamplerConfig sampling;
+    sampling.top_p = 0.85;
+    Sampler<Space, float> sampler(model.space(), V, sampling, 42);
+    auto state = model.new_state();
+    auto logits = model.step(0, state);
+    auto generate_sizes = sizes;
+    generate_sizes.push_back({"steps", s.decode_tokens});
+    const double bytes = double(model.step_weight_bytes()) * s.decode_tokens;
+    const double flops = 2.0 * double(layer_params + head_params) * s.decode_tokens;
+    rows.end_to_end("generate_float32", generate_sizes, flops, bytes, s.decode_tokens, [&] {
+      generate_tokens(model, sampler, state, logits, s.decode_tokens, -1, [](int) {});
+    });
+  }
   model.quantize_int8();
   decode("decode_int8", 1);
   decode("decode_int8_multi", s.slots);
@@ -479,6 +560,7 @@ int run(const std::string& mode, const Selection& selection, const std::string& 
   bench_kernels(rows);
   bench_training(rows);
   bench_inference(rows);
+  bench_sampling(rows);
   const bench::Ceilings after = measure_ceilings(s, selection);
   const bench::Ceilings ceilings = bench::best_of(before, after);
 

@@ -16,7 +16,7 @@ report = json.load(open(sys.argv[1]))
 for field in ("device", "backend", "compiler", "kokkos_version", "git_revision", "ceilings", "results"):
     assert field in report, f"missing field {field}"
 c = report["ceilings"]
-for name in ("stream_gbs", "triad_gbs", "update_gbs", "read_gbs", "copy_gbs", "sgemm_gflops"):
+for name in ("stream_gbs", "triad_gbs", "update_gbs", "read_gbs", "copy_gbs", "sgemm_gflops", "step_ms"):
     assert c[name] > 0, f"ceiling {name} = {c[name]}"
 # The sgemm ceiling names the fastest GEMM library and the one the library calls, with each one's rate.
 rates = c["sgemm_by_backend"]
@@ -28,7 +28,8 @@ host_backends = [b for b in ("openblas", "onednn") if b in rates]
 expected = {f"{row}_{b}" for b in host_backends for row in ("gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx")} | {"wkv_forward", "wkv_backward", "time_mix_forward", "time_mix_backward", "layer_norm_forward",
             "layer_norm_backward", "gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx", "cross_entropy_forward",
             "cross_entropy_backward", "adamw_step", "train_step", "prefill_float32", "decode_float32",
-            "decode_float32_multi", "decode_int8", "decode_int8_multi"}
+            "decode_float32_multi", "decode_int8", "decode_int8_multi", "generate_float32", "sample_greedy",
+            "sample_all_options"}
 names = [r["name"] for r in report["results"]]
 assert sorted(names) == sorted(expected), f"measurements {names}"
 for r in report["results"]:
@@ -55,13 +56,13 @@ assert names == ["adamw_step"], f"--filter adamw ran {names}"
 assert report["filter"] == "adamw", report.get("filter")
 c = report["ceilings"]
 assert c["stream_gbs"] > 0 and c["triad_gbs"] > 0 and c["update_gbs"] > 0, c
-assert c["read_gbs"] is None and c["copy_gbs"] is None and c["sgemm_gflops"] is None, c
+assert c["read_gbs"] is None and c["copy_gbs"] is None and c["sgemm_gflops"] is None and c["step_ms"] is None, c
 PY
 grep -q "^adamw_step " "$work/filter.txt" || { echo "bench_smoke: --filter adamw: no adamw_step in the table" >&2; exit 1; }
 # A filter that matches nothing: a usage error (exit code 2) that lists the measurements.
 rc=0
 "$bench" --smoke --threads 2 --filter no_such_measurement >"$work/no_match.txt" 2>&1 || rc=$?
 [ $rc -eq 2 ] || { echo "bench_smoke: --filter no_such_measurement: exit code $rc, not 2" >&2; exit 1; }
-grep -q "matches no measurement; the measurements: wkv_forward, .*decode_int8_multi" "$work/no_match.txt" ||
+grep -q "matches no measurement; the measurements: wkv_forward, .*sample_all_options" "$work/no_match.txt" ||
   { echo "bench_smoke: --filter no_such_measurement: no list of the measurements:" >&2; cat "$work/no_match.txt" >&2; exit 1; }
 echo "bench_smoke: --filter as expected"

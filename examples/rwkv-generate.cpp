@@ -7,6 +7,7 @@
 
 #include <rwkv/arch.hpp>
 #include <rwkv/checkpoint.hpp>
+#include <rwkv/generate.hpp>
 #include <rwkv/kernels/sampling.hpp>
 #include <rwkv/tokenizer.hpp>
 
@@ -81,15 +82,11 @@ int generate(const Options& o, const ModelConfig& config) {
   const double prefill_seconds = seconds_since(t0);
 
   t0 = Clock::now();
-  int generated = 0;
-  for (; generated < o.max_tokens; ++generated) {
-    const int token = sampler.sample(Kokkos::subview(logits, 0, Kokkos::ALL));
-    if (token == o.stop_token) break;
+  const int generated = generate_tokens(model, sampler, state, logits, o.max_tokens, o.stop_token, [&](int token) {
     const std::string piece = tokenizer->token_bytes(Token(token));
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
-    logits = model.step(token, state);  // the state then holds every token printed
-  }
+  });
   Kokkos::fence();
   const double generate_seconds = seconds_since(t0);
   std::printf("\n");

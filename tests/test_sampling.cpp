@@ -555,3 +555,88 @@ TEMPLATE_LIST_TEST_CASE("sampling zero rows writes nothing; zero tokens are refu
                   std::invalid_argument);
   CHECK_THROWS_AS((Sampler<Space, float>(space, 0, c, 1)), std::invalid_argument);
 }
+
+namespace {
+
+// Every combination of the filters, with and without penalties and at two temperatures.
+std::vector<SamplerConfig> filter_combinations(int V) {
+  std::vector<SamplerConfig> configs;
+  for (const double temperature : {0.7, 1.6})
+    for (const int top_k : {0, 1, 4, std::max(1, V / 2)})
+      for (const double top_p : {1.0, 0.37, 0.93})
+        for (const double top_a : {0.0, 0.07})
+          for (const double top_p_x : {0.0, 0.011})
+            for (const double penalty : {0.0, 0.6}) {
+              SamplerConfig c;
+              c.temperature = temperature;
+              c.top_k = top_k;
+              c.top_p = top_p;
+              c.top_a = top_a;
+              c.top_p_x = top_p_x;
+              c.presence_penalty = penalty;
+              c.frequency_penalty = penalty / 2;
+              configs.push_back(c);
+            }
+  return configs;
+}
+
+// The rows the threshold tests run: random, many ties (four distinct logits), all equal, one huge
+// logit (every other weight underflows to 0), and last one large logit (the others' probabilities
+// near 1e-160, which float probabilities round to 0: double only).
+std::vector<std::vector<double>> threshold_rows(std::size_t V) {
+  std::vector<std::vector<double>> rows;
+  rows.push_back(random_logits(V, 1300 + V, 5.0));
+  std::vector<double> ties = random_logits(V, 1400 + V, 2.0);
+  for (double& z : ties) z = std::floor(z) * 0.75;
+  rows.push_back(ties);
+  rows.push_back(std::vector<double>(V, -2.5));
+  std::vector<double> huge = random_logits(V, 1500 + V, 1.0);
+  huge[V / 3] = 2000;
+  rows.push_back(huge);
+  huge[V / 3] = 600;
+  rows.push_back(huge);
+  return rows;
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("sampling thresholds equal the sorted reference for every filter combination", "[sampling]",
+                        Spaces) {
+  using Space = TestType;
+  check_against_reference<Space, double>({0.3}, {}, filter_combinations(1), 1e-12);
+  check_against_reference<Space, double>({0.3}, {2}, filter_combinations(1), 1e-12);
+  for (const std::size_t V : {std::size_t(2), std::size_t(61), std::size_t(3001)}) {
+    const auto counts = random_counts(V, 1600 + V);
+    const auto rows = threshold_rows(V);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      check_against_reference<Space, double>(rows[r], counts, filter_combinations(int(V)), 1e-12);
+      if (r + 1 < rows.size()) check_against_reference<Space, float>(rows[r], {}, filter_combinations(int(V)), 1.2e-7);
+    }
+  }
+}
+
+TEMPLATE_LIST_TEST_CASE("sampled tokens equal the sorted reference's draw on ties and extreme rows", "[sampling]",
+                        Spaces) {
+  using Space = TestType;
+  for (const std::size_t V : {std::size_t(1), std::size_t(300), std::size_t(50277)}) {
+    const auto counts = random_counts(V, 1700 + V);
+    for (const auto& logits : threshold_rows(V)) {
+      DeviceRow<Space, double> row(logits, counts);
+      for (SamplerConfig c : filter_combinations(int(V))) {
+        if (V > 1000 && (c.top_a > 0 || c.top_p_x > 0)) continue;  // the large row: fewer combinations
+        CAPTURE(V, c.temperature, c.top_k, c.top_p, c.top_a, c.top_p_x, c.presence_penalty);
+        const auto q = reference_probabilities(logits, counts, c);
+        int wrong = 0, checked = 0;
+        for (const double u : {0.0213, 0.4137, 0.7719, 0.9993}) {
+          bool near;
+          const int want = reference_draw(q, u, near);
+          if (near) continue;
+          ++checked;
+          wrong += row.sample(c, u) != want;
+        }
+        CHECK(checked >= 3);
+        CHECK(wrong == 0);
+      }
+    }
+  }
+}
