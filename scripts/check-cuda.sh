@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Proves the whole tree (library, tests, examples, benchmarks) compiles and links for CUDA sm_90
-# with the CUDA build of Kokkos that scripts/setup.sh --cuda makes, and cuBLAS.
+# Proves the library and the programs (examples/) compile and link for CUDA sm_90 with the CUDA
+# build of Kokkos that scripts/setup.sh --cuda makes, and cuBLAS: every kernel's device code is
+# in the library, explicitly instantiated. --whole-tree also builds the tests and benchmarks,
+# which scripts/gpu-run.sh builds and runs on a GPU (they take about half of a whole-tree build,
+# so the default check in scripts/test.sh leaves them to that).
 # Nothing runs: this machine has no GPU. The binaries in build/cuda run on a Hopper GPU.
-#   scripts/check-cuda.sh
+#   scripts/check-cuda.sh [--whole-tree]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+targets=(rwkv examples/all)
+what="the library and the programs"
+case "${1:-}" in
+  "") ;;
+  --whole-tree) targets=(all); what="the whole tree" ;;
+  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "check-cuda.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+esac
 prefix=${RWKV_DEPS_PREFIX:-/opt/rwkv-kokkos}
 kokkos_cuda=$prefix/kokkos-cuda
 [ -f "$kokkos_cuda/.rwkv-kokkos-stamp-kokkos-cuda" ] || ./scripts/setup.sh --no-apt --cuda
@@ -14,5 +25,5 @@ export PATH=${CUDA_HOME:-/usr/local/cuda}/bin:$PATH
 t0=$SECONDS
 cmake --preset cuda -DRWKV_DEPS_PREFIX="$prefix" -DKokkos_ROOT="$kokkos_cuda" \
       -DCMAKE_CXX_COMPILER="$kokkos_cuda/bin/nvcc_wrapper" >/dev/null
-cmake --build --preset cuda
-echo "[cuda] the whole tree compiles and links for CUDA sm_90 ($((SECONDS - t0)) s)"
+cmake --build --preset cuda --target "${targets[@]}"
+echo "[cuda] $what compile and link for CUDA sm_90 ($((SECONDS - t0)) s)"

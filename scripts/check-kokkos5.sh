@@ -13,6 +13,15 @@ kokkos5=$prefix/kokkos5/include/kokkos
 version=$(awk '/define KOKKOS_VERSION /{print $3}' "$kokkos5/KokkosCore_config.h" 2>/dev/null || true)
 [ -n "$version" ] || version=$(grep -rh "define KOKKOS_VERSION_MAJOR\|define KOKKOS_VERSION_MINOR\|define KOKKOS_VERSION_PATCH" "$kokkos5" | awk '{printf "%s.", $3}')
 
+# A pass leaves a stamp; the next one (a second scripts/test.sh run) is skipped while no source,
+# header, this script or the Kokkos 5 headers are newer.
+stamp=build/kokkos5-check.stamp
+if [ -f "$stamp" ] && [ -z "$(find include src kernels tests examples benchmarks image scripts/check-kokkos5.sh "$prefix/kokkos5/.rwkv-kokkos-stamp" -newer "$stamp" -type f -print -quit)" ]; then
+  echo "[kokkos5] no source changed since the last pass ($stamp): skipped"
+  exit 0
+fi
+rm -f "$stamp"
+
 mapfile -t sources < <(find src kernels tests examples benchmarks image -name '*.cpp' -not -path 'tests/downstream/*' 2>/dev/null | sort)
 echo "[kokkos5] compiling ${#sources[@]} translation units against Kokkos $version headers in $kokkos5"
 t0=$SECONDS
@@ -23,3 +32,4 @@ flags=(-std=c++20 -fopenmp -fsyntax-only -Wall -Wno-unknown-pragmas -DRWKV_TEST_
 printf '%s\n' "${sources[@]}" |
   xargs -P "$(nproc)" -I{} sh -c 'g++ "$@" {} || { echo "[kokkos5] FAILED: {}"; exit 255; }' g++ "${flags[@]}"
 echo "[kokkos5] all ${#sources[@]} translation units compile against Kokkos $version ($((SECONDS - t0)) s)"
+mkdir -p build && touch "$stamp"

@@ -7,7 +7,8 @@
 #    path it takes on a GPU (RWKV_PORTABLE_PATHS), so that the device code runs on every CI run;
 # 4. 60 s of fuzzing the checkpoint loaders (scripts/fuzz.sh), where clang's libFuzzer is installed;
 # 5. the portability compile checks: the whole tree against the Kokkos 5.2.2 headers
-#    (scripts/check-kokkos5.sh) and for CUDA sm_90 (scripts/check-cuda.sh).
+#    (scripts/check-kokkos5.sh) and the library and programs for CUDA sm_90 (scripts/check-cuda.sh;
+#    --whole-tree there adds the tests and benchmarks).
 # Exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --preset) preset=$2; shift 2 ;;
     --no-compile-checks) compile_checks=0; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
