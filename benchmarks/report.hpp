@@ -74,7 +74,7 @@ struct Row {
 };
 
 struct RunInfo {
-  std::string mode, device, backend, compiler, kokkos_version, git_revision;
+  std::string mode, arch, device, backend, compiler, kokkos_version, git_revision;
   std::string filter;  // --filter's text; empty: every measurement
   int kokkos_version_number = 0, concurrency = 0;
 };
@@ -106,8 +106,9 @@ inline std::string ceilings_text(const Ceilings& c) {
 }
 
 inline void print_table(std::FILE* out, const RunInfo& info, const Ceilings& c, const std::vector<Row>& rows) {
-  std::fprintf(out, "rwkv-bench (%s%s%s): %s, %s with concurrency %d, %s, Kokkos %s, git %s\n", info.mode.c_str(),
-               info.filter.empty() ? "" : ", filter ", info.filter.c_str(), info.device.c_str(), info.backend.c_str(),
+  std::fprintf(out, "rwkv-bench (%s%s%s, %s): %s, %s with concurrency %d, %s, Kokkos %s, git %s\n", info.mode.c_str(),
+               info.filter.empty() ? "" : ", filter ", info.filter.c_str(), info.arch.c_str(), info.device.c_str(),
+               info.backend.c_str(),
                info.concurrency, info.compiler.c_str(), info.kokkos_version.c_str(), info.git_revision.c_str());
   std::fprintf(out, "ceilings: %s\n", ceilings_text(c).c_str());
   std::fprintf(out, "rates from the best time; ms: median (min-max) of the repetitions\n\n");
@@ -151,6 +152,7 @@ inline std::string json_report(const RunInfo& info, const Ceilings& c, const std
     return std::string(text);
   };
   j += "  \"program\": \"rwkv-bench\",\n  \"mode\": " + json_string(info.mode) + ",\n";
+  j += "  \"arch\": " + json_string(info.arch) + ",\n";
   if (!info.filter.empty()) j += "  \"filter\": " + json_string(info.filter) + ",\n";
   j += "  \"device\": " + json_string(info.device) + ",\n  \"backend\": " + json_string(info.backend) + ",\n";
   j += "  \"concurrency\": " + std::to_string(info.concurrency) + ",\n";

@@ -23,7 +23,7 @@
 #include <rwkv/kernels/sampling.hpp>
 #include <rwkv/kernels/time_mix.hpp>
 #include <rwkv/kernels/wkv.hpp>
-#include <rwkv/v4/model.hpp>
+#include <rwkv/arch.hpp>
 #include <rwkv/optimizer.hpp>
 
 #include <algorithm>
@@ -139,8 +139,9 @@ Sizes sizes_of(const std::string& mode) {
 }
 
 // A decode model with the weights every run gives it.
-std::unique_ptr<Model<v4, Space, float>> decode_model(const Sizes& s) {
-  auto model = std::make_unique<Model<v4, Space, float>>(s.decode, inference_only);
+template <class Version>
+std::unique_ptr<Model<Version, Space, float>> decode_model(const Sizes& s) {
+  auto model = std::make_unique<Model<Version, Space, float>>(s.decode, inference_only);
   bench::fill_uniform(model->weights().flat, -0.05f, 0.05f, 19);
   return model;
 }
@@ -148,8 +149,9 @@ std::unique_ptr<Model<v4, Space, float>> decode_model(const Sizes& s) {
 // The time of one float32 RNN step of the decode model: the best call of `decode_tokens` steps in a
 // row over their number (the decode rows' measure, so that the generate row, timed the same way,
 // compares calls with calls). The reference of the rows judged against the step.
+template <class Version>
 double step_seconds(const Sizes& s) {
-  const auto model = decode_model(s);
+  const auto model = decode_model<Version>(s);
   const auto token = bench::tokens_of<Space>(1, s.decode.vocab_size);
   auto state = model->new_state();
   const bench::Timing t = bench::time_calls(1, s.e2e_reps, [&] {
@@ -160,6 +162,7 @@ double step_seconds(const Sizes& s) {
 
 // The ceilings the selected measurements are judged by (copy, which judges none, only in a run of
 // every measurement); the others stay 0: not measured.
+template <class Version>
 bench::Ceilings measure_ceilings(const Sizes& s, const Selection& selection) {
   bench::Ceilings c;
   const int repeats = s.reps;
@@ -171,7 +174,7 @@ bench::Ceilings measure_ceilings(const Sizes& s, const Selection& selection) {
   if (!selection.filtered()) c.copy_gbs = bench::copy_bandwidth_gbs<Space>(s.stream_bytes, repeats);
   if (selection.needs(Judge::sgemm))
     c.sgemm = bench::sgemm_rates<Space>(s.sgemm_n / 2, repeats).merged(bench::sgemm_rates<Space>(s.sgemm_n, repeats));
-  if (selection.needs(Judge::step) || selection.needs(Judge::step_share)) c.step_seconds = step_seconds(s);
+  if (selection.needs(Judge::step) || selection.needs(Judge::step_share)) c.step_seconds = step_seconds<Version>(s);
   std::fprintf(stderr, "[rwkv-bench] ceilings: %s\n", bench::ceilings_text(c).c_str());
   return c;
 }
@@ -367,13 +370,14 @@ void bench_kernels(Rows& rows) {
   }
 }
 
+template <class Version>
 void bench_training(Rows& rows) {
   if (!rows.selection.any("train_step")) return;
   const Sizes& s = rows.s;
   // One training step (zero_grad, forward, backward, AdamW), as bench_train times it: about
   // 6 x (parameters outside the embedding) FLOPs a token (2 forward, 4 backward); the embedding is
   // a gather. Bytes not counted: judged by FLOPs.
-  Model<v4, Space, float> model(s.train, TrainingShape{s.train_batch, s.train_ctx, false});
+  Model<Version, Space, float> model(s.train, TrainingShape{s.train_batch, s.train_ctx, false});
   model.initialize(1);
   OptimizerConfig oc;
   oc.total_steps = 1 << 20;
@@ -382,7 +386,7 @@ void bench_training(Rows& rows) {
   const auto tokens = bench::tokens_of<Space>(N, s.train.vocab_size);
   const auto targets = bench::tokens_of<Space>(N + 1, s.train.vocab_size);
   const auto shifted = Kokkos::subview(targets, Kokkos::make_pair(1, N + 1));
-  Model<v4, Space, float>::TokenView next("targets", N);
+  typename Model<Version, Space, float>::TokenView next("targets", N);
   Kokkos::deep_copy(next, shifted);
   const double non_embedding = double(parameter_count(model.specs()) - model.specs().front().size());
   auto sizes = model_sizes(s.train);
@@ -433,13 +437,14 @@ void bench_sampling(Rows& rows) {
   run("sample_all_options", all, 9);
 }
 
+template <class Version>
 void bench_inference(Rows& rows) {
   if (!rows.selection.any("prefill_float32", "decode_float32", "decode_float32_multi", "decode_int8",
                           "decode_int8_multi", "generate_float32"))
     return;
   const Sizes& s = rows.s;
-  const auto decode_weights = decode_model(s);
-  Model<v4, Space, float>& model = *decode_weights;
+  const auto decode_weights = decode_model<Version>(s);
+  Model<Version, Space, float>& model = *decode_weights;
   std::size_t layer_params = 0, head_params = 0;
   for (const TensorSpec& spec : model.specs()) {
     if (spec.name == "head.weight") head_params = spec.size();
@@ -536,11 +541,13 @@ std::string compiler_name() {
 #endif
 }
 
+template <class Version>
 int run(const std::string& mode, const Selection& selection, const std::string& json_path) {
   const Sizes s = sizes_of(mode);
   if (!json_path.empty()) bench::check_writable(json_path);
   bench::RunInfo info;
   info.mode = s.mode;
+  info.arch = Version::name;
   info.device = device_name();
   info.backend = Space::name();
   info.concurrency = Space().concurrency();
@@ -555,13 +562,13 @@ int run(const std::string& mode, const Selection& selection, const std::string& 
 
   // The ceilings are measured before and after the rest and the best kept: the load of a shared
   // machine drifts, and a ceiling set low by it would flatter every fraction.
-  const bench::Ceilings before = measure_ceilings(s, selection);
+  const bench::Ceilings before = measure_ceilings<Version>(s, selection);
   Rows rows{s, selection, {}};
   bench_kernels(rows);
-  bench_training(rows);
-  bench_inference(rows);
+  bench_training<Version>(rows);
+  bench_inference<Version>(rows);
   bench_sampling(rows);
-  const bench::Ceilings after = measure_ceilings(s, selection);
+  const bench::Ceilings after = measure_ceilings<Version>(s, selection);
   const bench::Ceilings ceilings = bench::best_of(before, after);
 
   bench::print_table(stdout, info, ceilings, rows.rows);
@@ -578,22 +585,25 @@ int main(int argc, char** argv) {
   return bench::guarded_main("rwkv-bench", [&] {
     bool quick = false, smoke = false;
     int threads = 0;
-    std::string json, filter;
+    std::string json, filter, arch;
     namespace po = bench::po;
     po::options_description d("options");
     d.add_options()
+        ("arch", po::value(&arch)->default_value(default_arch), "architecture of the model rows: v4")
         ("quick", po::bool_switch(&quick), "smaller sizes and fewer repetitions (under 2 minutes on 2 cores)")
         ("smoke", po::bool_switch(&smoke), "tiny sizes, seconds: checks that everything runs")
         ("filter", po::value(&filter), "only the measurements whose name contains this text (and their ceilings)")
         ("json", po::value(&json), "also write the results as JSON to this file")
         ("threads", po::value(&threads)->default_value(0), "host threads (0: Kokkos' default)");
     const auto vm =
-        bench::parse(argc, argv, d, "usage: rwkv-bench [--quick | --smoke] [--filter NAME] [--json FILE] [--threads N]");
+        bench::parse(argc, argv, d, "usage: rwkv-bench [--arch v4] [--quick | --smoke] [--filter NAME] [--json FILE] [--threads N]");
     if (!vm) return 0;
     if (quick && smoke) throw po::error("--quick and --smoke exclude each other");
     if (threads < 0) throw po::error("--threads must be 0 or more, not " + std::to_string(threads));
     const Selection selection(filter);
+    arch_name(arch);  // an unknown one fails before Kokkos starts
     KokkosRuntime runtime(threads);
-    return run(smoke ? "smoke" : quick ? "quick" : "full", selection, json);
+    const std::string mode = smoke ? "smoke" : quick ? "quick" : "full";
+    return with_arch(arch, [&](auto version) { return run<decltype(version)>(mode, selection, json); });
   });
 }

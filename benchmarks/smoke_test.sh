@@ -15,6 +15,7 @@ import json, math, sys
 report = json.load(open(sys.argv[1]))
 for field in ("device", "backend", "compiler", "kokkos_version", "git_revision", "ceilings", "results"):
     assert field in report, f"missing field {field}"
+assert report["arch"] == "rwkv-4", report["arch"]  # --arch's default
 c = report["ceilings"]
 for name in ("stream_gbs", "triad_gbs", "update_gbs", "read_gbs", "copy_gbs", "sgemm_gflops", "step_ms"):
     assert c[name] > 0, f"ceiling {name} = {c[name]}"
@@ -66,3 +67,9 @@ rc=0
 grep -q "matches no measurement; the measurements: wkv_forward, .*sample_all_options" "$work/no_match.txt" ||
   { echo "bench_smoke: --filter no_such_measurement: no list of the measurements:" >&2; cat "$work/no_match.txt" >&2; exit 1; }
 echo "bench_smoke: --filter as expected"
+# --arch: an unknown version is refused, naming the known ones.
+rc=0
+"$bench" --smoke --arch v99 >"$work/arch.txt" 2>&1 || rc=$?
+[ $rc -ne 0 ] && grep -q "unknown architecture 'v99'; this build knows v4" "$work/arch.txt" ||
+  { echo "bench_smoke: --arch v99: exit code $rc, output:" >&2; cat "$work/arch.txt" >&2; exit 1; }
+echo "bench_smoke: --arch as expected"
