@@ -136,19 +136,29 @@ KOKKOS_INLINE_FUNCTION void radix_step(RadixSelect& s, const Group& group, const
   s.done = true;
 }
 
+// What every reducer here shares of the Kokkos reducer interface (the interface of
+// Kokkos::MinMax); join and init are each one's own.
+template <class Derived, class Value>
+struct ScalarReducer {
+  using reducer = Derived;
+  using value_type = Value;
+  using result_view_type = Kokkos::View<value_type, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
+
+  result_view_type value;
+
+  KOKKOS_INLINE_FUNCTION explicit ScalarReducer(value_type& v) : value(&v) {}
+  KOKKOS_INLINE_FUNCTION value_type& reference() const { return *value.data(); }
+  KOKKOS_INLINE_FUNCTION result_view_type view() const { return value; }
+  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
+};
+
 // The smallest and largest bit patterns of a pass, as one Kokkos reducer.
 struct BitsRange {
   std::uint64_t lowest, highest;
 };
 
-struct BitsRangeReducer {
-  using reducer = BitsRangeReducer;
-  using value_type = BitsRange;
-  using result_view_type = Kokkos::View<value_type, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
-
-  result_view_type value;
-
-  KOKKOS_INLINE_FUNCTION explicit BitsRangeReducer(value_type& v) : value(&v) {}
+struct BitsRangeReducer : ScalarReducer<BitsRangeReducer, BitsRange> {
+  using ScalarReducer::ScalarReducer;
   KOKKOS_INLINE_FUNCTION void join(value_type& dest, const value_type& src) const {
     dest.lowest = min_of(dest.lowest, src.lowest);
     dest.highest = max_of(dest.highest, src.highest);
@@ -159,9 +169,6 @@ struct BitsRangeReducer {
     dest.highest = max_of<std::uint64_t>(dest.highest, src.highest);
   }
   KOKKOS_INLINE_FUNCTION void init(value_type& v) const { v = value_type{~std::uint64_t(0), 0}; }
-  KOKKOS_INLINE_FUNCTION value_type& reference() const { return *value.data(); }
-  KOKKOS_INLINE_FUNCTION result_view_type view() const { return value; }
-  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
 };
 
 // Greedy: the largest z' and the lowest token holding it (index -1: none yet).
@@ -177,14 +184,8 @@ KOKKOS_INLINE_FUNCTION void keep_first_max(ValueIndex& acc, double value, int in
   }
 }
 
-struct FirstMaxReducer {
-  using reducer = FirstMaxReducer;
-  using value_type = ValueIndex;
-  using result_view_type = Kokkos::View<value_type, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
-
-  result_view_type value;
-
-  KOKKOS_INLINE_FUNCTION explicit FirstMaxReducer(value_type& v) : value(&v) {}
+struct FirstMaxReducer : ScalarReducer<FirstMaxReducer, ValueIndex> {
+  using ScalarReducer::ScalarReducer;
   KOKKOS_INLINE_FUNCTION void join(value_type& dest, const value_type& src) const {
     keep_first_max(dest, src.value, src.index);
   }
@@ -195,9 +196,6 @@ struct FirstMaxReducer {
     dest.index = d.index;
   }
   KOKKOS_INLINE_FUNCTION void init(value_type& v) const { v = value_type{0.0, -1}; }
-  KOKKOS_INLINE_FUNCTION value_type& reference() const { return *value.data(); }
-  KOKKOS_INLINE_FUNCTION result_view_type view() const { return value; }
-  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
 };
 
 // The draw sums the kept weights in 256 interleaved chunks (chunk c: t = c, c + 256, ...), each in
