@@ -65,7 +65,8 @@ struct SgemmRates {
   }
 };
 
-// " (onednn; the library calls onednn; openblas 190.0)": the best backend, the library's, the others.
+// " (onednn; the library calls onednn; openblas R)": the best backend, the library's, the others'
+// rates.
 inline std::string sgemm_backends_text(const SgemmRates& r) {
   if (r.by_backend.empty()) return "";
   std::string text = " (" + r.best_backend() + "; the library calls " + r.library;

@@ -85,8 +85,8 @@ inline std::string sizes_text(const Row& r) {
   return s;
 }
 
-// "stream 85.0 GB/s (triad 49.4, update 85.0), read ..., copy ..., sgemm 359.0 GFLOP/s (onednn; the
-// library calls onednn; openblas 190.0)[, step ... ms]"; "-" where not measured (the step only where
+// "stream S GB/s (triad T, update U), read ..., copy ..., sgemm R GFLOP/s (onednn; the library calls
+// onednn; openblas R2)[, step ... ms]"; "-" where not measured (the step only where
 // measured).
 inline std::string ceilings_text(const Ceilings& c) {
   const auto step_ms = [](double seconds) {

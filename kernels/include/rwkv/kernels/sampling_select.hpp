@@ -103,24 +103,22 @@ KOKKOS_INLINE_FUNCTION void radix_step(RadixSelect& s, const Group& group, const
   }
   int count;
   Fixed mass;
-  for (int g = radix_groups - 1; g >= 0; --g) {
-    group(g, count, mass);
+  // Adds the weights above to a group's or bucket's sums; where the test still fails there, those
+  // sums are the weights above the next one down.
+  const auto reaches = [&]() {
     count += s.count_above;
     add_to(mass, s.mass_above);
-    if (!test(count, mass)) {
-      s.count_above = count;
-      s.mass_above = mass;
-      continue;
-    }
+    if (test(count, mass)) return true;
+    s.count_above = count;
+    s.mass_above = mass;
+    return false;
+  };
+  for (int g = radix_groups - 1; g >= 0; --g) {
+    group(g, count, mass);
+    if (!reaches()) continue;
     for (int b = (g + 1) * radix_group_size - 1; b >= g * radix_group_size; --b) {
       bucket(b, count, mass);
-      count += s.count_above;
-      add_to(mass, s.mass_above);
-      if (!test(count, mass)) {
-        s.count_above = count;
-        s.mass_above = mass;
-        continue;
-      }
+      if (!reaches()) continue;
       s.prefix = s.level == 0 ? std::uint64_t(b)
                               : (s.prefix << (radix_shift(s.level - 1) - radix_shift(s.level))) | std::uint64_t(b);
       if (s.level == radix_last_level) {
