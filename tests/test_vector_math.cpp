@@ -29,7 +29,68 @@ std::vector<double> exp_on(const std::vector<float>& x) {
   return as_doubles(to_host(dy));
 }
 
+// arithmetic_exp over x on the space, in a simd loop as the sampling kernels call it.
+template <class ExecSpace>
+std::vector<double> arithmetic_exp_on(const std::vector<double>& x) {
+  const int n = int(x.size());
+  HostVector<double> hx("x", n);
+  for (int i = 0; i < n; ++i) hx(i) = x[i];
+  const auto dx = to_device<ExecSpace>(hx);
+  Kokkos::View<double*, typename ExecSpace::memory_space> dy("y", n);
+  Kokkos::parallel_for(
+      "test::arithmetic_exp", Kokkos::RangePolicy<ExecSpace>(0, 1), KOKKOS_LAMBDA(int) {
+        RWKV_HOST_SIMD
+        for (int i = 0; i < n; ++i) dy(i) = arithmetic_exp(dx(i));
+      });
+  return as_doubles(to_host(dy));
+}
+
 }  // namespace
+
+TEMPLATE_LIST_TEST_CASE("arithmetic_exp is within 1 ulp of exp over the double range", "[vector_math]", Spaces) {
+  std::vector<double> x;
+  for (double v = -708.3; v < 709.7; v += 0.000913) x.push_back(v);
+  for (double v = -1e-6; v < 1e-6; v += 3.7e-9) x.push_back(v);
+  const auto y = arithmetic_exp_on<TestType>(x);
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double ref = std::exp(x[i]);
+    worst = std::max(worst, std::abs(y[i] - ref) / ref);
+  }
+  INFO("worst relative error " << worst);
+  CHECK(worst <= DBL_EPSILON);
+}
+
+TEMPLATE_LIST_TEST_CASE("arithmetic_exp rounds subnormal results once and keeps the special values",
+                        "[vector_math]", Spaces) {
+  // Below DBL_MIN the result has fewer bits: within one subnormal unit (2^-1074) of exp.
+  std::vector<double> x;
+  for (double v = -745.2; v < -708.3; v += 0.00731) x.push_back(v);
+  const auto y = arithmetic_exp_on<TestType>(x);
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(y[i] - std::exp(x[i])));
+  INFO("worst absolute error " << worst);
+  CHECK(worst <= std::numeric_limits<double>::denorm_min());
+
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> special = {0.0, -0.0, -inf, inf, std::nan(""), 709.8, 710.0, 1e300,
+                                       -745.2, -746.0, -1e300, 1.0, 709.78, -745.1};
+  const auto e = arithmetic_exp_on<TestType>(special);
+  CHECK(e[0] == 1.0);
+  CHECK(e[1] == 1.0);
+  CHECK(e[2] == 0.0);
+  CHECK(e[3] == inf);
+  CHECK(std::isnan(e[4]));
+  CHECK(e[5] == inf);
+  CHECK(e[6] == inf);
+  CHECK(e[7] == inf);
+  CHECK(e[8] == 0.0);  // exp(-745.2) < 2^-1075: rounds to 0
+  CHECK(e[9] == 0.0);
+  CHECK(e[10] == 0.0);
+  CHECK(e[11] == Approx(std::exp(1.0)).epsilon(DBL_EPSILON));
+  CHECK(e[12] == Approx(std::exp(709.78)).epsilon(DBL_EPSILON));  // near DBL_MAX: the largest scale
+  CHECK(e[13] == std::numeric_limits<double>::denorm_min());
+}
 
 TEMPLATE_LIST_TEST_CASE("vector_exp is within 2 ulp of exp over the float range", "[vector_math]", Spaces) {
   std::vector<float> x;

@@ -60,4 +60,48 @@ KOKKOS_INLINE_FUNCTION float vector_exp(float x) {
 // Double keeps the library exp: the double kernels are the references.
 KOKKOS_INLINE_FUNCTION double vector_exp(double x) { return kmath::exp(x); }
 
+// exp(x) for double within 1 unit in the last place, from arithmetic only, for double loops that
+// are not references but must vectorize (sampling's weights over a vocabulary). As vector_exp:
+//   n = round(x / ln 2),  r = x - n ln 2,  exp(x) = 2^n * (1 + r + ... + r^13/13!)  (truncation < 1e-17)
+// 2^n is applied as two normal powers of two, 2^(n - n/2) and 2^(n/2), so results in the subnormal
+// range round once, like the library's; below them 0, above DBL_MAX +inf, NaN stays NaN.
+// Device passes use the native exp.
+KOKKOS_INLINE_FUNCTION double arithmetic_exp(double x) {
+#if defined(RWKV_DEVICE_PASS)
+  return kmath::exp(x);
+#else
+  constexpr double log2e = 1.4426950408889634, ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+  constexpr double round_shift = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
+  // exp(-746) < 2^-1075 rounds to 0 and exp(710) > DBL_MAX: clamped there, n stays in [-1076, 1024].
+  const double xc = x < -746.0 ? -746.0 : (x > 710.0 ? 710.0 : x);
+  const double shifted = xc * log2e + round_shift;
+  const double n = shifted - round_shift;
+  const double r = (xc - n * ln2_hi) - n * ln2_lo;
+  double p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  // n sits in the low mantissa bits of `shifted`, two's complement: shifting up and back extends its sign.
+  std::int64_t shifted_bits;
+  std::memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
+  const std::int64_t n_int = static_cast<std::int64_t>(static_cast<std::uint64_t>(shifted_bits) << 13) >> 13;
+  const std::int64_t half = n_int >> 1;
+  const std::int64_t low_bits = (n_int - half + 1023) << 52, high_bits = (half + 1023) << 52;
+  double low_scale, high_scale;
+  std::memcpy(&low_scale, &low_bits, sizeof low_scale);
+  std::memcpy(&high_scale, &high_bits, sizeof high_scale);
+  return (p * high_scale) * low_scale;
+#endif
+}
+
 }  // namespace rwkv

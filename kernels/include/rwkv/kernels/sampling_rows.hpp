@@ -6,6 +6,7 @@
 
 #include <rwkv/core/execution.hpp>
 #include <rwkv/core/kokkos_compat.hpp>
+#include <rwkv/core/vector_math.hpp>
 #include <rwkv/core/views.hpp>
 #include <rwkv/kernels/sampling_select.hpp>
 
@@ -141,12 +142,12 @@ void sample_rows_team(const ExecSpace& space, const Vector<ExecSpace, int>& toke
         Fixed total{0, 0};
         if (!p.histogram()) {
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, V),
-                               [&](int t) { w(t) = kmath::exp((w(t) - z_max) / p.temperature); });
+                               [&](int t) { w(t) = arithmetic_exp((w(t) - z_max) / p.temperature); });
           team.team_barrier();
         } else {
           // Level 0 of the radix select, and S, in the same pass.
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, V), [&](int t) {
-            const double x = kmath::exp((w(t) - z_max) / p.temperature);
+            const double x = arithmetic_exp((w(t) - z_max) / p.temperature);
             w(t) = x;
             h.add(radix_digit(bits_of(x), 0), fixed_of(x));
           });
@@ -297,14 +298,15 @@ void sample_row_host(const HostRow<Scalar>& r, const SamplingParams& p, int V, i
     return sh.histograms[(pass % 2) * sh.parity_stride + thread];
   };
   Fixed total{0, 0};
-  if (!p.histogram()) {
-    for (int t = begin; t < end; ++t) w[t] = kmath::exp((w[t] - z_max) / T);
-  } else {
+  // A loop of its own, so that the exp vectorizes (the library's is a scalar call: most of the
+  // sampling time, docs/PERFORMANCE.md#sampling).
+  RWKV_HOST_SIMD
+  for (int t = begin; t < end; ++t) w[t] = arithmetic_exp((w[t] - z_max) / T);
+  if (p.histogram()) {
     HostHistogram& h = histogram_of(tid);
     h.clear();
     for (int t = begin; t < end; ++t) {
-      const double x = kmath::exp((w[t] - z_max) / T);
-      w[t] = x;
+      const double x = w[t];
       const int b = radix_digit(bits_of(x), 0);
       h.count[b] += 1;
       add_to(h.mass[b], fixed_of(x));
