@@ -55,6 +55,7 @@ apt_packages=(
   g++ cmake ninja-build make pkg-config dpkg-dev xz-utils
   libopenblas-openmp-dev libopenblas0-openmp
   libdnnl-dev  # oneDNN: the host sgemm (cmake/host_gemm.cmake)
+  ocl-icd-opencl-dev  # oneDNN's CMake config requires OpenCL (only a Recommends of libdnnl-dev)
   libhdf5-dev hdf5-tools
   libboost-program-options-dev
   catch2 nlohmann-json3-dev
