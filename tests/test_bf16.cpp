@@ -1,10 +1,12 @@
-// bfloat16 weights: the rounding on every space matches BFloat16::encode (half_float.hpp), and the
-// product matches a double loop over the rounded weights within a dot product's rounding.
+// bfloat16 weights: the rounding on every space matches BFloat16::encode (half_float.hpp), the
+// product matches a double loop over the rounded weights within a dot product's rounding, and a
+// model with bfloat16 weights stays close to the float one and reads half the bytes.
 #include "model_support.hpp"
 
 #include <rwkv/core/bfloat16.hpp>
 #include <rwkv/core/half_float.hpp>
 #include <rwkv/kernels/bf16_matmul.hpp>
+#include <rwkv/v4/model.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -12,6 +14,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <stdexcept>
 #include <tuple>
 #include <vector>
 
@@ -134,4 +137,45 @@ TEMPLATE_LIST_TEST_CASE("bf16_matmul_forward is x W^T over the rounded weights",
       }
     CHECK(misses == 0);
   }
+}
+
+TEMPLATE_LIST_TEST_CASE("a model's bfloat16 weights stay close to the float ones", "[bf16]", Spaces) {
+  using Space = TestType;
+  const ModelConfig config{2, 64, 0, 50};
+  Model<v4, Space, float> model(config, inference_only);
+  randomize_weights(model, 9, 0.1);
+  const std::vector<int> tokens = random_tokens(20, config.vocab_size, 10);
+  const auto prompt = device_tokens<Space>(tokens, "prompt");
+  const auto float_state = model.new_state();
+  const auto reference = host_copy(model.infer(prompt, 20, float_state, true));
+  const auto last = host_copy(model.step(tokens[0], model.new_state()));
+  const std::size_t float_bytes = model.step_weight_bytes();
+  model.use_bfloat16_weights();
+  CHECK(model.bfloat16_weights());
+  // Every matrix in half the bytes; the vectors stay float.
+  std::size_t matrix_elements = 0;
+  for (const TensorSpec& s : model.specs())
+    if (s.is_matrix() && s.name != "emb.weight") matrix_elements += s.size();
+  CHECK(float_bytes - model.step_weight_bytes() == matrix_elements * 2);
+  // A prefill of 20 tokens (the widened blocks) and a step of one (the dot products).
+  const auto got = host_copy(model.infer(prompt, 20, model.new_state(), true));
+  const auto got_step = host_copy(model.step(tokens[0], model.new_state()));
+  double diff = 0, size = 0, step_diff = 0;
+  for (int v = 0; v < config.vocab_size; ++v) {
+    for (int n = 0; n < 20; ++n) {
+      diff = std::max(diff, std::abs(double(got(n, v)) - reference(n, v)));
+      size = std::max(size, std::abs(double(reference(n, v))));
+    }
+    step_diff = std::max(step_diff, std::abs(double(got_step(0, v)) - last(0, v)));
+  }
+  INFO("max logit difference " << diff << " (step " << step_diff << ") of max logit " << size);
+  // Each weight moves by at most 2^-9 of itself: the logits by about as much of their size.
+  CHECK(diff < 0.01 * size);
+  CHECK(step_diff < 0.01 * size);
+  CHECK(diff > 0);  // the bfloat16 path was taken
+  CHECK(step_diff > 0);
+  CHECK_THROWS_AS(model.quantize_int8(), std::logic_error);
+  Model<v4, Space, float> int8_model(config, inference_only);
+  int8_model.quantize_int8();
+  CHECK_THROWS_AS(int8_model.use_bfloat16_weights(), std::logic_error);
 }
