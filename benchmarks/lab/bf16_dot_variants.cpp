@@ -7,10 +7,12 @@
 //   variant 2: each 16 weights widened with vpmovzxwd and a shift, the activations as they are;
 //   variant 3: vdpbf16ps (AVX512_BF16), the activations rounded to bfloat16 once per product,
 //              so that they carry bfloat16's rounding too (checked against that rounded input);
-//   variant 4: float32 weights (matmul_forward on the rounded weights widened back to float),
+//   variant 4: the library's dot products with the rows handed out by schedule(guided), as the
+//              int8 step does (int8_matmul.hpp), instead of row sharing;
+//   variant 5: float32 weights (matmul_forward on the rounded weights widened back to float),
 //              which reads twice the bytes: "vs 1" of it is the float32 step over the bfloat16 one.
-// The read passes and the "of read" column count the bfloat16 weights' bytes (half variant 4's).
-// Variants 1 to 3 need AVX-512 (-march=native on such a CPU), variant 3 AVX512_BF16; without
+// The read passes and the "of read" column count the bfloat16 weights' bytes (half variant 5's).
+// Variants 2 to 4 need AVX-512 (-march=native on such a CPU), variant 3 AVX512_BF16; without
 // them the program says so and the variants after them move up.
 // Host only (OpenMP regions on Kokkos::OpenMP).
 //   build/openmp/benchmarks/lab/bf16_dot_variants [--rounds 31] [--threads 2] [--check]
@@ -144,6 +146,22 @@ int experiment(const lab::StepShape& shape, int rounds, bool check_only) {
                       &rounded_reference});
 #else
   std::printf("this build has no AVX512_BF16: the vdpbf16ps variant is left out, the variants after it move up\n");
+#endif
+#if defined(RWKV_BF16_DOT_AVX512)
+  std::vector<float> arranged(std::size_t(bf16_detail::arranged_length(shape.F > shape.C ? shape.F : shape.C)));
+  variants.push_back({"the library's dot products, schedule(guided)",
+                      [&] {
+                        for (std::size_t k = 0; k < products.size(); ++k) {
+                          const Product& p = products[k];
+                          bf16_detail::arrange_activations(arranged.data(), p.x, p.in);
+                          const std::uint16_t* w = weight_bits[k];
+                          const float* xa = arranged.data();
+#pragma omp parallel for schedule(guided) num_threads(threads)
+                          for (int i = 0; i < p.out; ++i)
+                            bf16_detail::row_dots<1>(w + std::int64_t(i) * p.in, xa, 0, p.in, p.y + i, 0);
+                        }
+                      },
+                      &reference});
 #endif
   variants.push_back({"float32 weights (matmul_forward), twice the bytes", [&] { lab::library_products(products); },
                       &reference});

@@ -51,13 +51,19 @@ inline constexpr bool arranged =
 #if defined(RWKV_BF16_DOT_AVX512)
 
 // to[0, arranged_length(n)): per block of 32 inputs, the 16 even ones, then the 16 odd ones;
-// zeros past n, so that a ragged last block needs no mask on this side.
+// zeros past n, so that a ragged last block needs no mask on this side. Two loads and two
+// two-source permutes a block: a step arranges the input of each of its products.
 inline void arrange_activations(float* to, const float* x, int n) {
-  for (int j0 = 0; j0 < n; j0 += block)
-    for (int k = 0; k < block; ++k) {
-      const int j = j0 + k;
-      to[j0 + (k % 2) * (block / 2) + k / 2] = j < n ? x[j] : 0.0f;
-    }
+  const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odds = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  for (int j0 = 0; j0 < n; j0 += block) {
+    const int left = n - j0;
+    const auto mask = [](int k) { return k >= 16 ? __mmask16(0xffff) : k <= 0 ? __mmask16(0) : __mmask16((1u << k) - 1); };
+    const __m512 low = _mm512_maskz_loadu_ps(mask(left), x + j0);
+    const __m512 high = _mm512_maskz_loadu_ps(mask(left - 16), x + j0 + 16);
+    _mm512_storeu_ps(to + j0, _mm512_permutex2var_ps(low, evens, high));
+    _mm512_storeu_ps(to + j0 + block / 2, _mm512_permutex2var_ps(low, odds, high));
+  }
 }
 
 // y[r * y_stride] = sum_j bf16(w[j]) * x_r[j] for R rows of activations (row r arranged at
