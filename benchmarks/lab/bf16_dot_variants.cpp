@@ -1,14 +1,16 @@
 // Lab experiment bf16_dot_variants: the dot product inside the one-row bfloat16 products of an RNN
-// step (kernels/include/rwkv/kernels/bf16_dot.hpp). The step's 85 products of the 169M shape
-// (C = 768, F = 3072, V = 50277), each in a parallel region of its own with its rows shared as
-// row_shares.hpp does, on the same weights rounded to bfloat16:
+// step (kernels/include/rwkv/kernels/bf16_dot.hpp) and how the rows are shared. The step's 85
+// products of the 169M shape (C = 768, F = 3072, V = 50277), each in a parallel region of its
+// own (variants 2 and 3: rows shared as row_shares.hpp does), on the same weights rounded to
+// bfloat16:
 //   variant 1: the library (bf16_matmul_forward: a 32-bit lane's two weights widened by a shift
-//              and a mask, the activations arranged to match once per product);
+//              and a mask, the activations arranged to match once per product; the rows handed
+//              out by schedule(guided), as the int8 step does);
 //   variant 2: each 16 weights widened with vpmovzxwd and a shift, the activations as they are;
 //   variant 3: vdpbf16ps (AVX512_BF16), the activations rounded to bfloat16 once per product,
 //              so that they carry bfloat16's rounding too (checked against that rounded input);
-//   variant 4: the library's dot products with the rows handed out by schedule(guided), as the
-//              int8 step does (int8_matmul.hpp), instead of row sharing;
+//   variant 4: the library's dot products with the rows shared as the float products share
+//              them (row_shares.hpp) instead of the guided schedule;
 //   variant 5: float32 weights (matmul_forward on the rounded weights widened back to float),
 //              which reads twice the bytes: "vs 1" of it is the float32 step over the bfloat16 one.
 // The read passes and the "of read" column count the bfloat16 weights' bytes (half variant 5's).
@@ -93,7 +95,7 @@ int experiment(const lab::StepShape& shape, int rounds, bool check_only) {
 
   BFloat16Work<lab::Space, float> work;
   std::vector<lab::Variant> variants = {
-      {"the library (bf16_matmul_forward: shift and mask)",
+      {"the library (bf16_matmul_forward: shift and mask, guided)",
        [&] {
          for (std::size_t k = 0; k < products.size(); ++k) {
            const Product& p = products[k];
@@ -149,16 +151,16 @@ int experiment(const lab::StepShape& shape, int rounds, bool check_only) {
 #endif
 #if defined(RWKV_BF16_DOT_AVX512)
   std::vector<float> arranged(std::size_t(bf16_detail::arranged_length(shape.F > shape.C ? shape.F : shape.C)));
-  variants.push_back({"the library's dot products, schedule(guided)",
+  variants.push_back({"the library's dot products, rows shared (row_shares.hpp)",
                       [&] {
                         for (std::size_t k = 0; k < products.size(); ++k) {
                           const Product& p = products[k];
                           bf16_detail::arrange_activations(arranged.data(), p.x, p.in);
                           const std::uint16_t* w = weight_bits[k];
                           const float* xa = arranged.data();
-#pragma omp parallel for schedule(guided) num_threads(threads)
-                          for (int i = 0; i < p.out; ++i)
-                            bf16_detail::row_dots<1>(w + std::int64_t(i) * p.in, xa, 0, p.in, p.y + i, 0);
+                          RowShares shares(p.out, threads, std::size_t(p.in) * sizeof(std::uint16_t));
+#pragma omp parallel num_threads(threads)
+                          shares.run([&](int i) { bf16_detail::row_dots<1>(w + std::int64_t(i) * p.in, xa, 0, p.in, p.y + i, 0); });
                         }
                       },
                       &reference});

@@ -14,7 +14,6 @@
 #include <rwkv/kernels/bf16_dot.hpp>
 #include <rwkv/kernels/gemm.hpp>
 #include <rwkv/kernels/matrix_loops.hpp>
-#include <rwkv/kernels/row_shares.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -95,14 +94,13 @@ void gemm_blocks(const ExecSpace& space, const Matrix<ExecSpace, Scalar>& y, Con
 }
 
 #if defined(RWKV_OPENMP_LOOPS) && defined(RWKV_BF16_DOT_AVX512)
-// The dot products on Kokkos::OpenMP, the weight rows shared as the float product's one-row loop
-// shares them (row_shares.hpp).
+// The dot products on Kokkos::OpenMP as a plain OpenMP loop with the guided schedule, as the int8
+// step has it: the float products' row sharing (row_shares.hpp) ran these slower in fast phases
+// (docs/PERFORMANCE.md#bfloat16-weights; lab experiment bf16_dot_variants).
 inline void dot_rows_openmp(const Kokkos::OpenMP& space, float* y, std::size_t y_stride, const float* xa,
                             std::size_t x_stride, int N, const std::uint16_t* W, std::size_t w_stride, int in, int out) {
-  const int threads = space.concurrency();
-  gemm_detail::RowShares shares(out, threads, w_stride * sizeof(std::uint16_t));
-#pragma omp parallel num_threads(threads)
-  shares.run([&](int i) { row_dots(W + i * w_stride, xa, x_stride, N, in, y + i, y_stride); });
+#pragma omp parallel for schedule(guided) num_threads(space.concurrency())
+  for (int i = 0; i < out; ++i) row_dots(W + i * w_stride, xa, x_stride, N, in, y + i, y_stride);
 }
 #endif
 
@@ -112,7 +110,7 @@ inline void dot_rows_openmp(const Kokkos::OpenMP& space, float* y, std::size_t y
 //   N <= bf16_dot_rows: a dot product per weight row and row of x;
 //     device: a team per output row, its threads across the inputs;
 //     host:   a work item per weight row, which serves every row of x (bf16_dot.hpp); on OpenMP
-//             the weight rows shared as row_shares.hpp shares those of the float product;
+//             a plain OpenMP loop over the weight rows (bf16_detail::dot_rows_openmp);
 //   more rows, where the space has a vendor GEMM: bf16_detail::gemm_blocks; elsewhere the device
 //   loop above for every N.
 template <class ExecSpace, class Scalar>
