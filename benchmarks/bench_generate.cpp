@@ -1,15 +1,16 @@
 // RNN-mode inference speed of a model (--arch, default v4) with random weights, each rate against
 // its floor measured in the same run:
 //   step (one sequence, one token): every weight is read once per token, so the floor is
-//     read bandwidth / bytes of weights per token, in float32 and in int8;
+//     read bandwidth / bytes of weights per token, in float32, int8 and bfloat16;
 //   batched step (S sequences): the same weights serve S tokens;
 //   prefill (T prompt tokens in one pass): 2 x layer parameters FLOPs per token, plus the head
-//     once, at the best sgemm rate.
+//     once, at the best sgemm rate, with float32 and with bfloat16 weights.
 // Steps are timed one at a time, each right after a read pass over as many bytes as its weights,
-// and the float32, batched and int8 steps take turns: a shared VM's read bandwidth can swing within
-// seconds (docs/PERFORMANCE.md#bandwidth-phases), so rates measured at different moments compare
-// different machines. A step's fraction of its floor is the median over its pairs of read time /
-// step time, its rates the medians of each, and int8 / float32 the median of the rounds' ratios.
+// and the float32, batched, int8 and bfloat16 steps take turns: a shared VM's read bandwidth can
+// swing within seconds (docs/PERFORMANCE.md#bandwidth-phases), so rates measured at different
+// moments compare different machines. A step's fraction of its floor is the median over its pairs
+// of read time / step time, its rates the medians of each, and int8 / float32 and bfloat16 /
+// float32 the medians of the rounds' ratios.
 // Prints one JSON line per measurement.
 #include "measure.hpp"
 #include "bench_cli.hpp"
@@ -106,31 +107,45 @@ int run(const Options& o) {
   Model<Version, Space, float> int8_model(o.config, inference_only);
   Kokkos::deep_copy(int8_model.weights().flat, model.weights().flat);
   int8_model.quantize_int8();
+  Model<Version, Space, float> bf16_model(o.config, inference_only);
+  Kokkos::deep_copy(bf16_model.weights().flat, model.weights().flat);
+  bf16_model.use_bfloat16_weights();
   const double float_bytes = double(model.step_weight_bytes()), int8_bytes = double(int8_model.step_weight_bytes());
-  // Read passes over as many bytes as the weights: the same caches help both (large L3 caches
+  const double bf16_bytes = double(bf16_model.step_weight_bytes());
+  // Read passes over as many bytes as the weights: the same caches help all (large L3 caches
   // hold a good part of a small model).
-  const bench::ReadPass<Space> float_read{std::int64_t(float_bytes)}, int8_read{std::int64_t(int8_bytes)};
+  const bench::ReadPass<Space> float_read{std::int64_t(float_bytes)}, int8_read{std::int64_t(int8_bytes)},
+      bf16_read{std::int64_t(bf16_bytes)};
   const bench::SgemmRates sgemm = bench::sgemm_rates<Space>(2048, 5);
   const double ceiling = sgemm.best();
-  std::fprintf(stderr, "[bench] sgemm %.0f GFLOP/s%s; weights per step: float32 %.1f MB, int8 %.1f MB\n", ceiling,
-               bench::sgemm_backends_text(sgemm).c_str(), float_bytes / 1e6, int8_bytes / 1e6);
+  std::fprintf(stderr, "[bench] sgemm %.0f GFLOP/s%s; weights per step: float32 %.1f MB, int8 %.1f MB, bfloat16 %.1f MB\n",
+               ceiling, bench::sgemm_backends_text(sgemm).c_str(), float_bytes / 1e6, int8_bytes / 1e6, bf16_bytes / 1e6);
 
   const auto one = bench::tokens_of<Space>(1, o.config.vocab_size);
   const auto batch = bench::tokens_of<Space>(o.slots, o.config.vocab_size);
   auto state = model.new_state(), int8_state = int8_model.new_state(), slots = model.new_state(o.slots);
+  auto bf16_state = bf16_model.new_state();
   PairedStep float_step{&float_read, float_bytes, 1, [&] { model.infer(one, 1, state); }, {}, {}};
   PairedStep batched_step{&float_read, float_bytes, o.slots, [&] { model.infer(batch, 1, slots); }, {}, {}};
   PairedStep int8_step{&int8_read, int8_bytes, 1, [&] { int8_model.infer(one, 1, int8_state); }, {}, {}};
-  time_in_turns({&float_step, &batched_step, &int8_step}, o.steps);
+  PairedStep bf16_step{&bf16_read, bf16_bytes, 1, [&] { bf16_model.infer(one, 1, bf16_state); }, {}, {}};
+  time_in_turns({&float_step, &batched_step, &int8_step, &bf16_step}, o.steps);
   print("step_float32", o, float_step.rate(), "read_bandwidth");
   print("batched_step_float32", o, batched_step.rate(), "read_bandwidth");
   print("step_int8", o, int8_step.rate(), "read_bandwidth");
-  std::vector<double> speedups;
-  for (int k = 0; k < o.steps; ++k) speedups.push_back(float_step.step_seconds[k] / int8_step.step_seconds[k]);
+  print("step_bfloat16", o, bf16_step.rate(), "read_bandwidth");
+  // Per round, float32 step time over the other's.
+  const auto speedup = [&](const PairedStep& other) {
+    std::vector<double> ratios;
+    for (int k = 0; k < o.steps; ++k) ratios.push_back(float_step.step_seconds[k] / other.step_seconds[k]);
+    return median_of(ratios);
+  };
   std::fprintf(stderr, "[bench] read bandwidth in the pairs (medians): %.1f GB/s over the float32 weights, %.1f GB/s "
-               "over the int8 weights; int8 step / float32 step = %.2fx (median of %d rounds)\n",
+               "over the int8 weights, %.1f GB/s over the bfloat16 weights; int8 step / float32 step = %.2fx, "
+               "bfloat16 step / float32 step = %.2fx (medians of %d rounds)\n",
                float_step.rate().floor_tokens_per_s * float_bytes / 1e9,
-               int8_step.rate().floor_tokens_per_s * int8_bytes / 1e9, median_of(speedups), o.steps);
+               int8_step.rate().floor_tokens_per_s * int8_bytes / 1e9,
+               bf16_step.rate().floor_tokens_per_s * bf16_bytes / 1e9, speedup(int8_step), speedup(bf16_step), o.steps);
 
   std::size_t layer_params = 0, head_params = 0;
   for (const TensorSpec& s : model.specs()) {
@@ -145,6 +160,11 @@ int run(const Options& o) {
   const double prefill_flops = 2.0 * double(layer_params) * o.prompt + 2.0 * double(head_params);
   const double prefill_rate = o.prompt / prefill_seconds, prefill_floor = o.prompt * ceiling * 1e9 / prefill_flops;
   print("prefill_float32", o, {prefill_rate, prefill_floor, prefill_rate / prefill_floor}, "sgemm");
+  const double bf16_prefill_rate = o.prompt / best_seconds(3, [&] {
+    auto fresh = bf16_model.new_state();
+    bf16_model.infer(prompt, o.prompt, fresh);
+  });
+  print("prefill_bfloat16", o, {bf16_prefill_rate, prefill_floor, bf16_prefill_rate / prefill_floor}, "sgemm");
   return 0;
 }
 

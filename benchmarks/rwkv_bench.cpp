@@ -69,6 +69,7 @@ constexpr Measurement measurements[] = {
     {"train_step", Judge::sgemm},             {"prefill_float32", Judge::sgemm},
     {"decode_float32", Judge::read},          {"decode_float32_multi", Judge::read},
     {"decode_int8", Judge::read},             {"decode_int8_multi", Judge::read},
+    {"decode_bfloat16", Judge::read},         {"decode_bfloat16_multi", Judge::read},
     {"generate_float32", Judge::step},        {"sample_greedy", Judge::step_share},
     {"sample_all_options", Judge::step_share},
 };
@@ -440,7 +441,7 @@ void bench_sampling(Rows& rows) {
 template <class Version>
 void bench_inference(Rows& rows) {
   if (!rows.selection.any("prefill_float32", "decode_float32", "decode_float32_multi", "decode_int8",
-                          "decode_int8_multi", "generate_float32"))
+                          "decode_int8_multi", "decode_bfloat16", "decode_bfloat16_multi", "generate_float32"))
     return;
   const Sizes& s = rows.s;
   const auto decode_weights = decode_model<Version>(s);
@@ -467,20 +468,20 @@ void bench_inference(Rows& rows) {
   // Decode: a step reads every weight once (step_weight_bytes; the state is small): bytes = that
   // a step, FLOPs = 2 x (layer + head parameters) a token; S sequences share one read of the
   // weights a step. `decode_tokens` steps a call.
-  const auto decode = [&](const char* name, int slots) {
+  const auto decode = [&](const char* name, int slots, Model<Version, Space, float>& m) {
     if (!rows.selection.wants(name)) return;
     const auto tokens = bench::tokens_of<Space>(slots, V);
-    auto state = model.new_state(slots);
+    auto state = m.new_state(slots);
     auto decode_sizes = sizes;
     decode_sizes.insert(decode_sizes.end(), {{"S", slots}, {"steps", s.decode_tokens}});
-    const double bytes = double(model.step_weight_bytes()) * s.decode_tokens;
+    const double bytes = double(m.step_weight_bytes()) * s.decode_tokens;
     const double flops = 2.0 * double(layer_params + head_params) * slots * s.decode_tokens;
     rows.end_to_end(name, decode_sizes, flops, bytes, double(slots) * s.decode_tokens, [&] {
-      for (int i = 0; i < s.decode_tokens; ++i) model.infer(tokens, 1, state);
+      for (int i = 0; i < s.decode_tokens; ++i) m.infer(tokens, 1, state);
     });
   };
-  decode("decode_float32", 1);
-  decode("decode_float32_multi", s.slots);
+  decode("decode_float32", 1, model);
+  decode("decode_float32_multi", s.slots, model);
 
   // Generation as rwkv-generate runs it (generate_tokens at its default sampling: temperature 1,
   // top-p 0.85; nothing printed), `decode_tokens` tokens a call: a step and a sample a token.
@@ -500,8 +501,14 @@ void bench_inference(Rows& rows) {
     });
   }
   model.quantize_int8();
-  decode("decode_int8", 1);
-  decode("decode_int8_multi", s.slots);
+  decode("decode_int8", 1, model);
+  decode("decode_int8_multi", s.slots, model);
+  if (rows.selection.any("decode_bfloat16", "decode_bfloat16_multi")) {
+    const auto bf16_model = decode_model<Version>(s);
+    bf16_model->use_bfloat16_weights();
+    decode("decode_bfloat16", 1, *bf16_model);
+    decode("decode_bfloat16_multi", s.slots, *bf16_model);
+  }
 }
 
 std::string device_name() {

@@ -1,6 +1,7 @@
 // rwkv-eval: mean loss and bits per token of a checkpoint on a token file; optionally dumps the
 // float32 logits [T, V] of the first T tokens (for cross-checks against other implementations).
 #include "cli.hpp"
+#include "weight_options.hpp"
 
 #include <rwkv/arch.hpp>
 #include <rwkv/checkpoint.hpp>
@@ -21,7 +22,7 @@ struct Options {
   std::string model, data, dump_logits;
   int ctx_len = 256, batch = 8, threads = 0;
   long max_windows = 0;
-  bool int8 = false;
+  cli::WeightOptions weights;
 };
 
 template <class EvalModel>
@@ -41,16 +42,17 @@ void dump_logits(const std::string& path, EvalModel& model, const std::vector<st
 }
 
 template <class Version>
-int evaluate(const Options& o, const ModelConfig& config) {
+int evaluate(const Options& o, const ModelConfig& config, cli::RnnWeights weights) {
   using EvalModel = Model<Version, Space, float>;
   const TokenData data = load_tokens(o.data, config.vocab_size);
   const int T = o.ctx_len;
   const int B = o.dump_logits.empty() ? o.batch : 1;
-  // RNN mode needs no training buffers: int8 evaluation goes through it.
-  EvalModel model(config, o.int8 ? inference_only : TrainingShape{B, T, false});
+  // Only RNN mode multiplies by int8 or bfloat16 copies; it needs no training buffers.
+  const bool rnn = weights != cli::RnnWeights::float32;
+  EvalModel model(config, rnn ? inference_only : TrainingShape{B, T, false});
   load_model(o.model, model);
   if (!o.dump_logits.empty()) {
-    if (o.int8) throw std::invalid_argument("--dump-logits writes the float model's logits: drop --int8");
+    if (rnn) throw std::invalid_argument("--dump-logits writes the float32 model's logits: drop --int8 and --dtype");
     if (data.tokens.size() < std::size_t(T))
       throw std::runtime_error(o.data + ": --dump-logits needs " + std::to_string(T) + " tokens, the file has " + std::to_string(data.tokens.size()));
     std::vector<std::int32_t> first(data.tokens.begin(), data.tokens.begin() + T);
@@ -61,13 +63,16 @@ int evaluate(const Options& o, const ModelConfig& config) {
   if (sequential_window_count(data.tokens.size(), T) == 0)
     throw std::runtime_error(o.data + ": fewer than ctx-len + 1 = " + std::to_string(T + 1) + " tokens");
   const std::span<const Token> tokens(data.tokens);
-  if (o.int8) model.quantize_int8();
-  const WindowedLoss result = o.int8 ? windowed_loss_rnn(model, tokens, T, B, std::size_t(o.max_windows))
+  cli::use_rnn_weights(model, weights);
+  const WindowedLoss result = rnn ? windowed_loss_rnn(model, tokens, T, B, std::size_t(o.max_windows))
                                      : windowed_loss(model, tokens, std::size_t(o.max_windows));
   const double loss = result.mean;
   const std::size_t counted = result.tokens;
   std::printf("rwkv-eval: %s on %s: %zu tokens in %zu windows of %d%s\n", o.model.c_str(), o.data.c_str(), counted,
-              (counted + T - 1) / T, T, o.int8 ? " (int8 weights, RNN mode)" : "");
+              (counted + T - 1) / T, T,
+              weights == cli::RnnWeights::int8       ? " (int8 weights, RNN mode)"
+              : weights == cli::RnnWeights::bfloat16 ? " (bfloat16 weights, RNN mode)"
+                                                     : "");
   std::printf("loss %.6f nats/token, %.6f bits/token\n", loss, loss / std::log(2.0));
   return 0;
 }
@@ -86,13 +91,14 @@ int main(int argc, char** argv) {
         ("batch", po::value(&o.batch)->default_value(8), "windows per forward pass")
         ("max-windows", po::value(&o.max_windows)->default_value(0), "evaluate at most N windows (0: all)")
         ("dump-logits", po::value(&o.dump_logits), "write the logits [T, V] of the first T tokens to this HDF5 file")
-        ("int8", po::bool_switch(&o.int8), "evaluate with int8 weights (RNN mode)")
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
+    cli::add_weight_options(d, o.weights, "evaluate with int8 weights (RNN mode)");
     const auto vm = cli::parse(argc, argv, d, "usage: rwkv-eval --model CKPT --data FILE [--ctx-len T] [--dump-logits OUT.h5]");
     if (!vm) return 0;
     if (o.ctx_len <= 0 || o.batch <= 0) throw std::invalid_argument("--ctx-len and --batch must be positive");
+    const cli::RnnWeights weights = cli::rnn_weights(o.weights, o.model);
     cli::KokkosRuntime runtime(o.threads);
     const ModelConfig config = read_config(o.model);
-    return with_arch(config.arch, [&](auto version) { return evaluate<decltype(version)>(o, config); });
+    return with_arch(config.arch, [&](auto version) { return evaluate<decltype(version)>(o, config, weights); });
   });
 }

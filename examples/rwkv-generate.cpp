@@ -4,6 +4,7 @@
 // (on stderr, so stdout holds only text) gives the prefill and generation speeds.
 #include "cli.hpp"
 #include "sampling_options.hpp"
+#include "weight_options.hpp"
 
 #include <rwkv/arch.hpp>
 #include <rwkv/checkpoint.hpp>
@@ -31,7 +32,7 @@ struct Options {
   SamplerConfig sampling;
   int max_tokens = 200, threads = 0, stop_token = -1, max_prompt_tokens = 0, prefill_chunk = 1024;
   std::uint64_t seed = 42;
-  bool int8 = false;
+  cli::WeightOptions weights;
 };
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -43,7 +44,7 @@ std::string read_file(const std::string& path) {
 }
 
 template <class Version>
-int generate(const Options& o, const ModelConfig& config) {
+int generate(const Options& o, const ModelConfig& config, cli::RnnWeights weights) {
   using GenModel = Model<Version, Space, float>;
   const auto tokenizer = load_tokenizer(cli::tokenizer_spec(o.tokenizer, config.vocab_size));
   const std::string text = o.prompt_file.empty() ? o.prompt : read_file(o.prompt_file);
@@ -59,7 +60,7 @@ int generate(const Options& o, const ModelConfig& config) {
 
   GenModel model(config, inference_only);
   load_model(o.model, model);
-  if (o.int8) model.quantize_int8();
+  cli::use_rnn_weights(model, weights);
   const typename GenModel::State state = o.state_in.empty() ? model.new_state() : load_state(o.state_in, model);
   if (state.slots() != 1)
     throw std::invalid_argument(o.state_in + ": holds " + std::to_string(state.slots()) + " sequences, not 1");
@@ -93,7 +94,7 @@ int generate(const Options& o, const ModelConfig& config) {
   if (!o.state_out.empty()) save_state(o.state_out, model, state);
   std::fprintf(stderr, "rwkv-generate: prefill %zu tokens at %.1f tokens/s, generated %d tokens at %.1f tokens/s%s\n",
                ids.size(), ids.size() / prefill_seconds, generated, generated / generate_seconds,
-               o.int8 ? " (int8 weights)" : "");
+               cli::weights_note(weights));
   return 0;
 }
 
@@ -117,8 +118,8 @@ int main(int argc, char** argv) {
         ("seed", po::value(&o.seed)->default_value(42), "sampling seed")
         ("state-in", po::value(&o.state_in), "start from this state (HDF5, from --state-out)")
         ("state-out", po::value(&o.state_out), "write the final state here (HDF5)")
-        ("int8", po::bool_switch(&o.int8), "int8 weights (every matrix, head included)")
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
+    cli::add_weight_options(d, o.weights, "int8 weights (every matrix, head included)");
     cli::add_sampling_options(d, o.sampling, 0.85);
     const auto vm = cli::parse(argc, argv, d,
                                "usage: rwkv-generate --model CKPT (--prompt TEXT | --prompt-file F) [--max-tokens N]");
@@ -128,8 +129,9 @@ int main(int argc, char** argv) {
     if (o.max_tokens < 0) throw std::invalid_argument("--max-tokens must not be negative");
     if (o.prefill_chunk < 1) throw std::invalid_argument("--prefill-chunk must be positive");
     validate(o.sampling);
+    const cli::RnnWeights weights = cli::rnn_weights(o.weights, o.model);
     cli::KokkosRuntime runtime(o.threads);
     const ModelConfig config = read_config(o.model);
-    return with_arch(config.arch, [&](auto version) { return generate<decltype(version)>(o, config); });
+    return with_arch(config.arch, [&](auto version) { return generate<decltype(version)>(o, config, weights); });
   });
 }

@@ -7,6 +7,7 @@
 #include <rwkv/v4/model.hpp>
 
 #include <rwkv/kernels/activations.hpp>
+#include <rwkv/kernels/bf16_matmul.hpp>
 #include <rwkv/kernels/cross_entropy.hpp>
 #include <rwkv/kernels/cross_entropy_soft.hpp>
 #include <rwkv/kernels/embedding.hpp>
@@ -110,6 +111,42 @@ struct Int8WeightsV4 {
   std::vector<Int8Matrix<ExecSpace, Scalar>> matrices;
   Int8Activations<ExecSpace, Scalar> activations;  // shared by the products, one at a time
 };
+
+// bfloat16 copies of the matrices, in Int8WeightsV4's order.
+template <class ExecSpace, class Scalar>
+struct BFloat16WeightsV4 {
+  // Every matrix's bits in one buffer, so that huge pages cover the small matrices too.
+  Kokkos::View<std::uint16_t*, typename ExecSpace::memory_space> storage;
+  std::vector<BFloat16Matrix<ExecSpace>> matrices;
+  BFloat16Work<ExecSpace, Scalar> work;  // shared by the products, one at a time
+};
+
+// The matrices RNN mode multiplies by, in Int8WeightsV4's order, each with a label.
+template <class ExecSpace, class Scalar>
+std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>> rnn_matrices(const Weights<ExecSpace, Scalar>& w,
+                                                                             int n_layer, const std::string& prefix) {
+  std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>> sources;
+  for (int i = 0; i < n_layer; ++i) {
+    const auto& b = w.blocks[i];
+    const std::string l = prefix + "." + std::to_string(i) + ".";
+    sources.insert(sources.end(), {{b.att_key, l + "att.key"},
+                                   {b.att_value, l + "att.value"},
+                                   {b.att_receptance, l + "att.receptance"},
+                                   {b.att_output, l + "att.output"},
+                                   {b.ffn_key, l + "ffn.key"},
+                                   {b.ffn_receptance, l + "ffn.receptance"},
+                                   {b.ffn_value, l + "ffn.value"}});
+  }
+  sources.emplace_back(w.head, prefix + ".head");
+  return sources;
+}
+
+// Elements of a matrix's copy, rounded up so that each copy starts on a cache line.
+template <class Element>
+std::size_t padded_elements(std::size_t elements) {
+  constexpr std::size_t line = 64 / sizeof(Element);
+  return (elements + line - 1) / line * line;
+}
 
 template <class ExecSpace, class Scalar>
 Model<v4, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space)
@@ -426,44 +463,54 @@ Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::step(int token, const St
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
                                           const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
+  const std::size_t matrix = std::size_t(layer) * Int8WeightsV4<ExecSpace, Scalar>::per_layer + index;
   if (int8_)
-    int8_matmul_forward(space_, y, x, int8_->matrices[std::size_t(layer) * Int8WeightsV4<ExecSpace, Scalar>::per_layer + index],
-                        int8_->activations);
+    int8_matmul_forward(space_, y, x, int8_->matrices[matrix], int8_->activations);
+  else if (bf16_)
+    bf16_matmul_forward(space_, y, x, bf16_->matrices[matrix], bf16_->work);
   else
     matmul_forward(space_, y, x, W);
 }
 
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::quantize_int8() {
+  if (bf16_)
+    throw std::logic_error("Model::quantize_int8: the model has bfloat16 weights (int8 and bfloat16 exclude each "
+                           "other)");
   using Q = Int8WeightsV4<ExecSpace, Scalar>;
-  std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>> sources;
-  for (int i = 0; i < config_.n_layer; ++i) {
-    const auto& b = weights_.blocks[i];
-    const std::string l = "int8." + std::to_string(i) + ".";
-    // In Q::Linear's order.
-    sources.insert(sources.end(), {{b.att_key, l + "att.key"},
-                                   {b.att_value, l + "att.value"},
-                                   {b.att_receptance, l + "att.receptance"},
-                                   {b.att_output, l + "att.output"},
-                                   {b.ffn_key, l + "ffn.key"},
-                                   {b.ffn_receptance, l + "ffn.receptance"},
-                                   {b.ffn_value, l + "ffn.value"}});
-  }
-  sources.emplace_back(weights_.head, "int8.head");
-  // Each matrix starts on a cache line.
-  const auto padded = [](const Matrix<ExecSpace, Scalar>& W) { return (W.size() + 63) / 64 * 64; };
+  const auto sources = rnn_matrices(weights_, config_.n_layer, "int8");
   std::size_t total = 0;
-  for (const auto& [W, label] : sources) total += padded(W);
+  for (const auto& [W, label] : sources) total += padded_elements<std::int8_t>(W.size());
   auto q = std::make_unique<Q>();
   q->storage = allocate_with_huge_pages<decltype(q->storage)>("int8.storage", total);
   std::size_t offset = 0;
   for (const auto& [W, label] : sources) {
     q->matrices.emplace_back(label, q->storage.data() + offset, int(W.extent(0)), int(W.extent(1)));
     rwkv::quantize_int8(space_, q->matrices.back(), W);
-    offset += padded(W);
+    offset += padded_elements<std::int8_t>(W.size());
   }
   space_.fence();
   int8_ = std::move(q);
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::use_bfloat16_weights() {
+  if (int8_)
+    throw std::logic_error("Model::use_bfloat16_weights: the model has int8 weights (int8 and bfloat16 exclude "
+                           "each other)");
+  const auto sources = rnn_matrices(weights_, config_.n_layer, "bf16");
+  std::size_t total = 0;
+  for (const auto& [W, label] : sources) total += padded_elements<std::uint16_t>(W.size());
+  auto copies = std::make_unique<BFloat16WeightsV4<ExecSpace, Scalar>>();
+  copies->storage = allocate_with_huge_pages<decltype(copies->storage)>("bf16.storage", total);
+  std::size_t offset = 0;
+  for (const auto& [W, label] : sources) {
+    copies->matrices.emplace_back(copies->storage.data() + offset, int(W.extent(0)), int(W.extent(1)));
+    convert_bfloat16<ExecSpace, Scalar>(space_, copies->matrices.back(), W);
+    offset += padded_elements<std::uint16_t>(W.size());
+  }
+  space_.fence();
+  bf16_ = std::move(copies);
 }
 
 template <class ExecSpace, class Scalar>
@@ -471,10 +518,12 @@ std::size_t Model<v4, ExecSpace, Scalar>::step_weight_bytes() const {
   std::size_t bytes = 0;
   for (const TensorSpec& s : specs_) {
     if (s.name == "emb.weight") bytes += s.cols * sizeof(Scalar);  // one row
-    else if (!s.is_matrix() || !int8_) bytes += s.size() * sizeof(Scalar);
+    else if (!s.is_matrix() || !(int8_ || bf16_)) bytes += s.size() * sizeof(Scalar);
   }
   if (int8_)
     for (const auto& m : int8_->matrices) bytes += m.bytes();
+  if (bf16_)
+    for (const auto& m : bf16_->matrices) bytes += m.bytes();
   return bytes;
 }
 

@@ -37,6 +37,8 @@ template <class ExecSpace, class Scalar>
 struct InferenceV4;
 template <class ExecSpace, class Scalar>
 struct Int8WeightsV4;
+template <class ExecSpace, class Scalar>
+struct BFloat16WeightsV4;
 
 template <class ExecSpace, class Scalar>
 class Model<v4, ExecSpace, Scalar> {
@@ -89,10 +91,15 @@ class Model<v4, ExecSpace, Scalar> {
   State new_state(int slots = 1) const { return State(config_, slots, space_); }
   // From now on RNN mode multiplies by int8 copies of every matrix including the head
   // (kernels/int8_matmul.hpp); the float weights stay (training and forward() use them).
+  // int8 and bfloat16 copies exclude each other: asking for the second throws std::logic_error.
   void quantize_int8();
   bool quantized() const { return bool(int8_); }
-  // Bytes of weights one RNN step reads: every matrix (float or int8) and vector, the embedding
-  // row aside.
+  // The same with bfloat16 copies (kernels/bf16_matmul.hpp): half the bytes of float32, products
+  // summed in Scalar.
+  void use_bfloat16_weights();
+  bool bfloat16_weights() const { return bool(bf16_); }
+  // Bytes of weights one RNN step reads: every matrix (float, int8 or bfloat16) and vector, the
+  // embedding row aside.
   std::size_t step_weight_bytes() const;
 
   const ModelConfig& config() const { return config_; }
@@ -109,7 +116,8 @@ class Model<v4, ExecSpace, Scalar> {
   void layer_backward(int layer, LayerActivationsV4<ExecSpace, Scalar>& act);
   LayerActivationsV4<ExecSpace, Scalar>& activations(int layer);
   void layer_infer(int layer, int T, const State& state, InferenceV4<ExecSpace, Scalar>& work);
-  // y = x W^T with W's int8 copy when quantized (index: the matrix in Int8WeightsV4).
+  // y = x W^T with W's int8 or bfloat16 copy where there is one (index: the matrix in
+  // Int8WeightsV4's order).
   void linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
               const Matrix<ExecSpace, Scalar>& W, int layer, int index);
   void require_training(const char* what) const;
@@ -138,6 +146,7 @@ class Model<v4, ExecSpace, Scalar> {
   std::unique_ptr<ScratchV4<ExecSpace, Scalar>> scratch_;
   std::unique_ptr<InferenceV4<ExecSpace, Scalar>> inference_;  // RNN-mode buffers, sized on use
   std::unique_ptr<Int8WeightsV4<ExecSpace, Scalar>> int8_;      // after quantize_int8()
+  std::unique_ptr<BFloat16WeightsV4<ExecSpace, Scalar>> bf16_;  // after use_bfloat16_weights()
 };
 
 #define RWKV_MODEL_V4_EXTERN(SPACE, SCALAR) extern template class Model<v4, SPACE, SCALAR>;
