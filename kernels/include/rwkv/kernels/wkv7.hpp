@@ -29,7 +29,9 @@
 // test states the bound it checks). 16 is RWKV-LM's interval: not yet measured against others.
 //
 // Paths (include/rwkv/core/execution.hpp):
-//   host:   a thread per (b, h), the whole state in local arrays, simd loops along a state row;
+//   host:   a thread per (b, h), the whole state in local arrays, simd loops: the forward keeps
+//           it by columns (axpys along the value index), the backward by rows (two sums a row,
+//           where by columns it would take five);
 //   device: a team per (b, h), a lane per state row (forward) and per row, then per column
 //           (backward), the state in team scratch with rows padded to N + 1 entries so that walking a
 //           row or a column across lanes hits distinct banks.
@@ -89,9 +91,10 @@ struct Wkv7Saved {
                     wkv7_checkpoints(T), N, N) {}
 };
 
+// vector_exp: inlined into the host's simd loops, the native exp on a device.
 template <class State>
 KOKKOS_INLINE_FUNCTION State wkv7_sigmoid(State z) {
-  return State(1) / (State(1) + kmath::exp(-z));
+  return State(1) / (State(1) + vector_exp(-z));
 }
 
 // The head count of C channels; C must be a multiple of N.
@@ -144,52 +147,60 @@ void wkv7_forward(const ExecSpace& space, int T, const Matrix<ExecSpace, Scalar>
   const State decay_scale = State(wkv7_decay_scale);
 
   if constexpr (host_fast_path<ExecSpace>) {
+    // The state is kept by columns (St[j*N + i] = S[i][j]): every step is then axpys along the
+    // value index, with sa and y as vector accumulators, and no horizontal sums.
     Kokkos::parallel_for(
         "rwkv::wkv7_forward", Kokkos::RangePolicy<ExecSpace>(space, 0, B * H), KOKKOS_LAMBDA(int bh) {
           const int b = bh / H, h = bh % H, c0 = h * N;
-          State S[N * N], w[N], rr[N], kk[N], aa[N], bb[N];
+          State St[N * N], w[N], rr[N], kk[N], aa[N], bb[N], vv[N], sa[N], yy[N];
           for (int i = 0; i < N; ++i)
-            for (int j = 0; j < N; ++j) S[i * N + j] = state(b, h, i, j);
+            for (int j = 0; j < N; ++j) St[j * N + i] = state(b, h, i, j);
           for (int t = 0; t < T; ++t) {
             const int n = b * T + t;
-            if (save && t % K == 0) {
-              State* to = &ckpt(b, h, t / K, 0, 0);
-              for (int e = 0; e < N * N; ++e) to[e] = S[e];
-            }
+            if (save && t % K == 0)
+              for (int i = 0; i < N; ++i)
+                for (int j = 0; j < N; ++j) ckpt(b, h, t / K, i, j) = St[j * N + i];
             // Raw pointers to the rows: through the views' accessors the simd loops run slower.
             const Scalar *rn = &r(n, c0), *zn = &z(n, c0), *kn = &k(n, c0), *an = &alpha(n, c0), *bn = &beta(n, c0);
             const Scalar* vn = &v(n, c0);
+            RWKV_HOST_SIMD
             for (int j = 0; j < N; ++j) {
-              w[j] = kmath::exp(-decay_scale * wkv7_sigmoid(State(zn[j])));
+              w[j] = vector_exp(-decay_scale * wkv7_sigmoid(State(zn[j])));
               rr[j] = State(rn[j]);
               kk[j] = State(kn[j]);
               aa[j] = State(an[j]);
               bb[j] = State(bn[j]);
+              vv[j] = State(vn[j]);
+              sa[j] = yy[j] = 0;
+            }
+            for (int j = 0; j < N; ++j) {
+              const State* col = St + j * N;
+              const State aj = aa[j];
+              RWKV_HOST_SIMD
+              for (int i = 0; i < N; ++i) sa[i] += col[i] * aj;
+            }
+            for (int j = 0; j < N; ++j) {
+              State* col = St + j * N;
+              const State wj = w[j], bj = bb[j], kj = kk[j], rj = rr[j];
+              RWKV_HOST_SIMD
+              for (int i = 0; i < N; ++i) {
+                const State s = col[i] * wj + sa[i] * bj + vv[i] * kj;
+                col[i] = s;
+                yy[i] += s * rj;
+              }
             }
             Scalar* yn = &y(n, c0);
-            for (int i = 0; i < N; ++i) {
-              State* Si = S + i * N;
-              State sa = 0;
-              RWKV_HOST_SIMD_REDUCTION(+ : sa)
-              for (int j = 0; j < N; ++j) sa += Si[j] * aa[j];
-              const State vi = State(vn[i]);
-              State yi = 0;
-              RWKV_HOST_SIMD_REDUCTION(+ : yi)
-              for (int j = 0; j < N; ++j) {
-                const State s = Si[j] * w[j] + sa * bb[j] + vi * kk[j];
-                Si[j] = s;
-                yi += s * rr[j];
-              }
-              yn[i] = Scalar(yi);
-              if (save) sa_out(n, c0 + i) = sa;
+            for (int i = 0; i < N; ++i) yn[i] = Scalar(yy[i]);
+            if (save) {
+              State* san = &sa_out(n, c0);
+              for (int i = 0; i < N; ++i) san[i] = sa[i];
             }
           }
-          if (save) {
-            State* to = &ckpt(b, h, last, 0, 0);
-            for (int e = 0; e < N * N; ++e) to[e] = S[e];
-          }
           for (int i = 0; i < N; ++i)
-            for (int j = 0; j < N; ++j) state(b, h, i, j) = S[i * N + j];
+            for (int j = 0; j < N; ++j) {
+              state(b, h, i, j) = St[j * N + i];
+              if (save) ckpt(b, h, last, i, j) = St[j * N + i];
+            }
         });
   } else {
     using Policy = Kokkos::TeamPolicy<ExecSpace>;
@@ -214,7 +225,7 @@ void wkv7_forward(const ExecSpace& space, int T, const Matrix<ExecSpace, Scalar>
             team.team_barrier();
             Kokkos::parallel_for(Kokkos::TeamThreadRange(team, N), [&](int j) {
               const int c = c0 + j;
-              w[j] = kmath::exp(-decay_scale * wkv7_sigmoid(State(z(n, c))));
+              w[j] = vector_exp(-decay_scale * wkv7_sigmoid(State(z(n, c))));
               rr[j] = State(r(n, c));
               kk[j] = State(k(n, c));
               aa[j] = State(alpha(n, c));
@@ -257,7 +268,7 @@ template <class State>
 KOKKOS_INLINE_FUNCTION State wkv7_domega_dz(State z) {
   const State s = wkv7_sigmoid(z);
   const State scale = State(wkv7_decay_scale);
-  return -scale * kmath::exp(-scale * s) * s * (State(1) - s);
+  return -scale * vector_exp(-scale * s) * s * (State(1) - s);
 }
 
 // Adds to grads; dstate holds dS_T on entry and dS_0 on exit (an empty dstate stands for dS_T = 0
@@ -296,10 +307,11 @@ void wkv7_backward(const ExecSpace& space, int T, const Wkv7Grads<ExecSpace, Sca
             const Scalar *rn = &r(n, c0), *zn = &z(n, c0), *kn = &k(n, c0), *an = &alpha(n, c0), *bn = &beta(n, c0);
             const Scalar *vn = &v(n, c0), *dyn = &dy(n, c0);
             const State* san = &sa_in(n, c0);
+            RWKV_HOST_SIMD
             for (int j = 0; j < N; ++j) {
               const State s = wkv7_sigmoid(State(zn[j]));
-              w[j] = kmath::exp(-decay_scale * s);
-              winv[j] = kmath::exp(decay_scale * s);
+              w[j] = vector_exp(-decay_scale * s);
+              winv[j] = vector_exp(decay_scale * s);
               rr[j] = State(rn[j]);
               kk[j] = State(kn[j]);
               aa[j] = State(an[j]);
@@ -337,6 +349,7 @@ void wkv7_backward(const ExecSpace& space, int T, const Wkv7Grads<ExecSpace, Sca
             }
             Scalar *drn = &dr(n, c0), *dzn = &dz(n, c0), *dkn = &dk(n, c0), *dan = &dalpha(n, c0),
                    *dbn = &dbeta(n, c0);
+            RWKV_HOST_SIMD
             for (int j = 0; j < N; ++j) {
               drn[j] += Scalar(gr[j]);
               dkn[j] += Scalar(gk[j]);
@@ -376,8 +389,8 @@ void wkv7_backward(const ExecSpace& space, int T, const Wkv7Grads<ExecSpace, Sca
             Kokkos::parallel_for(Kokkos::TeamThreadRange(team, N), [&](int j) {
               const int c = c0 + j;
               const State s = wkv7_sigmoid(State(z(n, c)));
-              w[j] = kmath::exp(-decay_scale * s);
-              winv[j] = kmath::exp(decay_scale * s);
+              w[j] = vector_exp(-decay_scale * s);
+              winv[j] = vector_exp(decay_scale * s);
               rr[j] = State(r(n, c));
               kk[j] = State(k(n, c));
               vv[j] = State(v(n, c));
