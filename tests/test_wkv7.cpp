@@ -480,3 +480,38 @@ TEMPLATE_LIST_TEST_CASE("wkv7 carries its state and its gradient across chunks",
     CHECK(count_mismatches(as_doubles(to_host(second[i])), as_doubles(slice(w, s1.T, s.T)), 1e-12) == 0);
   }
 }
+
+// An empty dstate stands for dS_T = 0: the same gradients as a zero one, bit for bit.
+TEMPLATE_LIST_TEST_CASE("wkv7_backward without a final state gradient", "[wkv7]", Spaces) {
+  using Space = TestType;
+  constexpr int N = 16;
+  const Shape s{2, 19, 2};
+  const int rows = s.B * s.T, C = s.H * N;
+  const auto in = make_inputs<float>(s, N, 960);
+  HostMatrix<float> gy("gy", rows, C);
+  fill_uniform(gy, 961);
+  Space space;
+  const DeviceInputs<Space, float> d(in);
+  auto state = to_device<Space>(in.s0);
+  Wkv7Saved<Space, float> saved("saved", s.B, s.T, s.H, N);
+  Matrix<Space, float> y("y", rows, C);
+  wkv7_forward<N>(space, s.T, y, state, saved, d.views());
+  const auto dy = to_device<Space>(gy);
+  auto grads = [&](const Wkv7State<Space, float>& dstate) {
+    Matrix<Space, float> m[6];
+    for (auto& x : m) x = Matrix<Space, float>("g", rows, C);
+    wkv7_backward<N>(space, s.T, Wkv7Grads<Space, float>{m[0], m[1], m[2], m[3], m[4], m[5]}, dstate, dy, saved,
+                     d.views());
+    space.fence();
+    std::vector<Doubles> out;
+    for (auto& x : m) out.push_back(as_doubles(to_host(x)));
+    return out;
+  };
+  const Wkv7State<Space, float> zero("zero", s.B, s.H, N, N);
+  const auto with_zero = grads(zero), without = grads(Wkv7State<Space, float>());
+  for (int i = 0; i < 6; ++i) {
+    CAPTURE(i);
+    CHECK(max_abs(with_zero[i]) > 0);
+    CHECK(with_zero[i] == without[i]);
+  }
+}
