@@ -23,6 +23,7 @@
 #include <rwkv/kernels/sampling.hpp>
 #include <rwkv/kernels/time_mix.hpp>
 #include <rwkv/kernels/wkv.hpp>
+#include <rwkv/kernels/wkv7.hpp>
 #include <rwkv/arch.hpp>
 #include <rwkv/optimizer.hpp>
 
@@ -58,6 +59,7 @@ struct Measurement {
 };
 constexpr Measurement measurements[] = {
     {"wkv_forward", Judge::stream},           {"wkv_backward", Judge::stream},
+    {"wkv7_forward", Judge::sgemm},           {"wkv7_backward", Judge::sgemm},
     {"time_mix_forward", Judge::stream},      {"time_mix_backward", Judge::stream},
     {"layer_norm_forward", Judge::stream},    {"layer_norm_backward", Judge::stream},
     {"gemm_y=xW^T", Judge::sgemm},            {"gemm_dx+=dyW", Judge::sgemm},
@@ -262,6 +264,44 @@ void bench_kernels(Rows& rows) {
       Kokkos::deep_copy(space, dstate.bb, 0.0f);
       Kokkos::deep_copy(space, dstate.pp, 0.0f);
       wkv_backward(space, T, ddecay, dfirst, dk, dv, dstate, dy, saved, decay, first, k, v);
+    });
+  }
+
+  // WKV-7 (RWKV-7's recurrence), heads of 64 channels, on B/8 sequences (B*T = 1024 in the full
+  // run). Per element of [B*T, C], with 64 state entries a channel, training forward: FLOPs 9 an
+  // entry (S alpha 2, update 5, read 2); bytes: read r, z, k, v, alpha, beta, write y and sa, and a
+  // 64 x 64 state every 16 steps: 12 floats an element. Backward: FLOPs 24 an entry (the seven sums
+  // of the header's formulas, the backstep and G's update); bytes: read the six inputs, dy, sa and
+  // the states, read and write six gradients: 24 floats. Both do 12 and more FLOPs a byte with a
+  // head's state in the L1 cache, so they are judged by sgemm, not by bandwidth.
+  if (selection.any("wkv7_forward", "wkv7_backward") && C % 64 == 0) {
+    constexpr int head = 64;
+    const int B7 = std::max(1, B / 8), N7 = B7 * T, H = C / head;
+    const double NC7 = double(N7) * C;
+    const SizeList sizes7 = {{"B", B7}, {"T", T}, {"C", C}, {"N", head}};
+    Mat r("r", N7, C), z("z", N7, C), k("k", N7, C), v("v", N7, C), alpha("alpha", N7, C), beta("beta", N7, C),
+        y("y", N7, C), dy("dy", N7, C);
+    Mat dr("dr", N7, C), dz("dz", N7, C), dk("dk", N7, C), dv("dv", N7, C), dalpha("dalpha", N7, C),
+        dbeta("dbeta", N7, C);
+    bench::fill_uniform(r, -1, 1, 21);
+    bench::fill_uniform(z, -2, 2, 22);
+    bench::fill_uniform(k, -1, 1, 23);
+    bench::fill_uniform(v, -1, 1, 24);
+    bench::fill_uniform(alpha, -0.2f, 0.2f, 25);  // about a unit vector's entries over 64 channels
+    bench::fill_uniform(beta, -0.2f, 0.2f, 26);
+    bench::fill_uniform(dy, -1, 1, 27);
+    Wkv7State<Space, float> state("state", B7, H, head, head), dstate("dstate", B7, H, head, head);
+    Wkv7Saved<Space, float> saved("saved", B7, T, H, head);
+    const Wkv7Inputs<Space, float> in{r, z, k, v, alpha, beta};
+    const auto forward = [&] {
+      Kokkos::deep_copy(space, state, 0.0f);
+      wkv7_forward<head>(space, T, y, state, saved, in);
+    };
+    rows.kernel("wkv7_forward", sizes7, 9 * head * NC7, 12 * NC7 * F, forward);
+    if (!selection.wants("wkv7_forward")) forward();
+    rows.kernel("wkv7_backward", sizes7, 24 * head * NC7, 24 * NC7 * F, [&] {
+      Kokkos::deep_copy(space, dstate, 0.0f);
+      wkv7_backward<head>(space, T, Wkv7Grads<Space, float>{dr, dz, dk, dv, dalpha, dbeta}, dstate, dy, saved, in);
     });
   }
 

@@ -26,7 +26,7 @@ assert c["sgemm_library_backend"] in rates and c["sgemm_backend"] in rates, c
 assert c["sgemm_gflops"] == max(rates.values()), c
 # Host builds time the GEMM rows on each host backend too.
 host_backends = [b for b in ("openblas", "onednn") if b in rates]
-expected = {f"{row}_{b}" for b in host_backends for row in ("gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx")} | {"wkv_forward", "wkv_backward", "time_mix_forward", "time_mix_backward", "layer_norm_forward",
+expected = {f"{row}_{b}" for b in host_backends for row in ("gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx")} | {"wkv_forward", "wkv_backward", "wkv7_forward", "wkv7_backward", "time_mix_forward", "time_mix_backward", "layer_norm_forward",
             "layer_norm_backward", "gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx", "cross_entropy_forward",
             "cross_entropy_backward", "adamw_step", "train_step", "prefill_float32", "decode_float32",
             "decode_float32_multi", "decode_int8", "decode_int8_multi", "decode_bfloat16", "decode_bfloat16_multi",
