@@ -22,7 +22,6 @@ Modes:
 import argparse
 import json
 import math
-import os
 import sys
 import time
 
@@ -30,7 +29,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils.stateless import functional_call
+
+from reference_common import (add_shape_args, adamw_steps, check, loss_fn, model_loss_of, parse_modes, run_mode,
+                              timed_training_steps, write_adamw_group, write_h5, write_model_case)
 
 WKV_CHUNK = 8  # T = 256 on 2 cores: L = 4 and 8 tie, 16 is 1.5-2x and 32 4x slower
 
@@ -285,10 +286,6 @@ def randomize(model, gen):
             p.normal_(0.0, p.shape[1] ** -0.5, generator=gen)
 
 
-def loss_fn(logits, targets):
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-
-
 # ---------------------------------------------------------------------------- bench
 
 def run_bench(a):
@@ -300,20 +297,7 @@ def run_bench(a):
     opt = make_adamw(model, lr=6e-4, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.01)
     idx = torch.randint(0, a.vocab, (a.batch, a.ctx_len), generator=gen)
     tgt = torch.randint(0, a.vocab, (a.batch, a.ctx_len), generator=gen)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(idx), tgt)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    for _ in range(a.warmup):
-        step()
-    t0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(a.steps):
-        loss = step()
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    loss, wall, cpu = timed_training_steps(model, opt, idx, tgt, a.warmup, a.steps, logits_of)
     print(json.dumps({
         "impl": "pytorch", "n_layer": a.n_layer, "n_embd": a.n_embd, "dim_ffn": dim_ffn,
         "vocab": a.vocab, "ctx_len": a.ctx_len, "batch": a.batch, "threads": a.threads,
@@ -325,13 +309,9 @@ def run_bench(a):
 
 # ---------------------------------------------------------------------------- dump
 
-def model_loss_of(model, idx, tgt):
-    """Loss as a function of the parameter tensors, for gradcheck."""
-    names = [n for n, _ in model.named_parameters()]
-
-    def f(*params):
-        return loss_fn(functional_call(model, dict(zip(names, params)), (idx,)), tgt)
-    return f
+def logits_of(output):
+    """The model's forward returns the logits themselves."""
+    return output
 
 
 def tiny_model(a, gen):
@@ -343,8 +323,6 @@ def tiny_model(a, gen):
 
 
 def run_dump(a):
-    import h5py
-
     torch.set_num_threads(a.threads)
     gen = torch.Generator().manual_seed(a.seed)
     model, idx, tgt = tiny_model(a, gen)
@@ -352,7 +330,7 @@ def run_dump(a):
     shapes = {n: tuple(p.shape) for n, p in model.named_parameters()}
     assert shapes == expected_shapes(a.n_layer, a.n_embd, F_, a.vocab), "state_dict names/shapes"
     params = tuple(p.detach().clone().requires_grad_() for p in model.parameters())
-    assert torch.autograd.gradcheck(model_loss_of(model, idx, tgt), params, fast_mode=True)
+    assert torch.autograd.gradcheck(model_loss_of(model, idx, tgt, logits_of), params, fast_mode=True)
 
     logits = model(idx)
     loss = loss_fn(logits, tgt)
@@ -362,42 +340,16 @@ def run_dump(a):
     assert not zero, f"zero gradients: {zero}"
     initial = {n: p.detach().clone() for n, p in model.named_parameters()}
 
-    lr, betas, eps, wd = 1e-3, (0.9, 0.99), 1e-8, 0.01
-    opt = make_adamw(model, lr, betas, eps, wd)
-    losses = []
-    for _ in range(3):
-        opt.zero_grad(set_to_none=True)
-        step_loss = loss_fn(model(idx), tgt)
-        step_loss.backward()
-        opt.step()
-        losses.append(step_loss.item())
+    hyper = lr, betas, eps, wd = 1e-3, (0.9, 0.99), 1e-8, 0.01
+    losses = adamw_steps(model, make_adamw(model, lr, betas, eps, wd), idx, tgt, 3, logits_of)
 
-    tmp = a.out + ".tmp"  # complete files only: write, then rename
-    with h5py.File(tmp, "w") as h:
-        for key, val in (("n_layer", a.n_layer), ("n_embd", a.n_embd), ("dim_ffn", F_),
-                         ("vocab_size", a.vocab), ("ctx_len", a.ctx_len), ("batch", a.batch),
-                         ("seed", a.seed)):
-            h.attrs[key] = np.int64(val)
-        h.attrs["torch"] = str(torch.__version__)
-        h.attrs["generator"] = "benchmarks/pytorch/rwkv4_reference.py dump"
-        for n, p in initial.items():
-            h[n] = p.numpy()
-        h["tokens"] = idx.numpy().astype(np.int32)
-        h["targets"] = tgt.numpy().astype(np.int32)
-        h["logits"] = logits.detach().numpy()
-        h["loss"] = np.float64(loss.item())
-        for n, g in grads.items():
-            h["grad/" + n] = g.numpy()
-        grp = h.create_group("after_adamw")
-        grp.attrs["lr"], grp.attrs["beta1"], grp.attrs["beta2"] = lr, betas[0], betas[1]
-        grp.attrs["eps"], grp.attrs["weight_decay"], grp.attrs["steps"] = eps, wd, np.int64(3)
-        grp.attrs["decayed"] = "2-D weight matrices (emb.weight, head.weight, every Linear)"
-        grp.attrs["semantics"] = ("torch.optim.AdamW: p *= 1 - lr*wd; m,v moments; "
-                                  "p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)")
-        for n, p in model.named_parameters():
-            grp[n] = p.detach().numpy()
-        h["adamw_losses"] = np.array(losses, dtype=np.float64)
-    os.replace(tmp, a.out)
+    def fill(h):
+        write_model_case(h, "benchmarks/pytorch/rwkv4_reference.py dump",
+                         (("n_layer", a.n_layer), ("n_embd", a.n_embd), ("dim_ffn", F_), ("vocab_size", a.vocab),
+                          ("ctx_len", a.ctx_len), ("batch", a.batch), ("seed", a.seed)),
+                         initial, idx, tgt, logits, loss, grads)
+        write_adamw_group(h, model, hyper, losses, "2-D weight matrices (emb.weight, head.weight, every Linear)")
+    write_h5(a.out, fill)
     print(json.dumps({"file": a.out, "loss": loss.item(), "adamw_losses": losses,
                       "n_params": sum(p.numel() for p in model.parameters())}))
 
@@ -410,11 +362,6 @@ def random_wkv_inputs(gen, B, T, C, dtype, decay_hi=1.0, k_scale=1.0):
     k = k_scale * torch.randn(B, T, C, generator=gen, dtype=dtype)
     v = torch.randn(B, T, C, generator=gen, dtype=dtype)
     return w, u, k, v
-
-
-def check(name, ok, detail=""):
-    print(f"{'PASS' if ok else 'FAIL'}  {name}  {detail}", flush=True)
-    return ok
 
 
 def run_selftest(a):
@@ -467,7 +414,7 @@ def run_selftest(a):
                     shapes == expected_shapes(L_, D, F_, V))
         params = tuple(p.detach().clone().requires_grad_() for p in model.parameters())
         t0 = time.perf_counter()
-        res = torch.autograd.gradcheck(model_loss_of(model, idx, tgt), params, eps=1e-6,
+        res = torch.autograd.gradcheck(model_loss_of(model, idx, tgt, logits_of), params, eps=1e-6,
                                        atol=1e-8, rtol=1e-6, fast_mode=fast,
                                        raise_exception=False)
         n = sum(p.numel() for p in params)
@@ -486,40 +433,16 @@ def run_selftest(a):
 # ---------------------------------------------------------------------------- CLI
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = ap.add_subparsers(dest="mode", required=True)
-
-    def model_args(p, L, D, V, T, B):
-        p.add_argument("--n-layer", type=int, default=L)
-        p.add_argument("--n-embd", type=int, default=D)
+    def model_args(p, defaults):
+        L, D, V, T, B = defaults
+        add_shape_args(p, L, D, V, T, B)
         p.add_argument("--dim-ffn", type=int, default=0, help="default 4*n_embd")
-        p.add_argument("--vocab", type=int, default=V)
-        p.add_argument("--ctx-len", type=int, default=T)
-        p.add_argument("--batch", type=int, default=B)
-        p.add_argument("--seed", type=int, default=1234)
 
-    b = sub.add_parser("bench", help="time forward + backward + AdamW steps")
-    model_args(b, 6, 512, 256, 256, 8)
-    b.add_argument("--steps", type=int, default=2)
-    b.add_argument("--warmup", type=int, default=1)
-    b.add_argument("--threads", type=int, default=2)
-    b.add_argument("--wkv", choices=sorted(WKV_IMPLS), default="chunked")
-    d = sub.add_parser("dump", help="write the HDF5 cross-check file of a tiny model")
-    model_args(d, 2, 16, 11, 7, 2)
-    d.add_argument("--threads", type=int, default=1)
-    d.add_argument("--out", default="rwkv4_reference.h5")
-    s = sub.add_parser("selftest", help="check the WKV and the gradients")
-    model_args(s, 2, 16, 11, 7, 2)
-    s.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args(argv)
-    if a.mode == "bench":
-        run_bench(a)
-        return 0
-    if a.mode == "dump":
-        run_dump(a)
-        return 0
-    return run_selftest(a)
-
+    tiny = (2, 16, 11, 7, 2)
+    ap, bench = parse_modes(__doc__, model_args, {"bench": (6, 512, 256, 256, 8), "dump": tiny,
+                                                  "selftest": tiny, "out": "rwkv4_reference.h5"})
+    bench.add_argument("--wkv", choices=sorted(WKV_IMPLS), default="chunked")
+    return run_mode(ap.parse_args(argv), {"bench": run_bench, "dump": run_dump, "selftest": run_selftest})
 
 if __name__ == "__main__":
     sys.exit(main())
