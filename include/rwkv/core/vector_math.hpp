@@ -65,8 +65,8 @@ KOKKOS_INLINE_FUNCTION double vector_exp(double x) { return kmath::exp(x); }
 //   n = round(x / ln 2),  r = x - n ln 2,  exp(x) = 2^n * (1 + r + ... + r^13/13!)  (truncation < 1e-17)
 // 2^n is applied as two normal powers of two, 2^(n - n/2) and 2^(n/2), so results in the subnormal
 // range round once, like the library's; below them 0, above DBL_MAX +inf, NaN stays NaN.
-// Device passes use the native exp.
-KOKKOS_INLINE_FUNCTION double arithmetic_exp(double x) {
+// Device passes use the native exp. Forced inline: a loop calling it vectorizes only so.
+KOKKOS_FORCEINLINE_FUNCTION double arithmetic_exp(double x) {
 #if defined(RWKV_DEVICE_PASS)
   return kmath::exp(x);
 #else

@@ -236,12 +236,24 @@ struct HostHistogram {
   }
 };
 
+// The weights of a thread's range in a select's level-0 bucket, as bits, gathered in one pass so
+// that the select's later passes read these instead of the range (most weights leave at level 0);
+// a bucket of more than the capacity is read from the range as before.
+inline constexpr int radix_candidate_capacity = 2048;
+
+struct HostCandidates {
+  std::uint64_t bits[radix_candidate_capacity];
+  int size;
+  bool complete;
+};
+
 // What the threads of one row share: per thread, a histogram for even and one for odd passes (a
-// thread still reading the last pass's sums never sees the next pass's), its max and its greedy
-// pick; the chunks' partial sums.
+// thread still reading the last pass's sums never sees the next pass's), its candidates for the two
+// selects, its max and its greedy pick; the chunks' partial sums.
 struct HostRowShared {
   HostHistogram* histograms;  // [2 * parity_stride] (parity_stride 0 for one thread)
   int parity_stride;
+  HostCandidates* candidates;  // [2 * threads]: each thread's for top-k, then for top-p
   double* thread_max;
   ValueIndex* thread_best;
   double* partial;  // [sampling_chunks]
@@ -282,12 +294,20 @@ void sample_row_host(const HostRow<Scalar>& r, const SamplingParams& p, int V, i
     barrier();  // the shared arrays serve the next row
     return;
   }
-  double m = -DBL_MAX;  // Kokkos::Max's identity, as the device path
-  for (int t = begin; t < end; ++t) {
-    const double x = z_of(t);
-    w[t] = x;
-    m = max_of(m, x);
+  // z' and its max in loops of their own, so that each vectorizes.
+  if (r.counts) {
+    RWKV_HOST_SIMD
+    for (int t = begin; t < end; ++t) {
+      const int c = r.counts[t];
+      w[t] = double(r.z[t]) - (c > 0 ? p.presence + p.frequency * double(c) : 0.0);
+    }
+  } else {
+    RWKV_HOST_SIMD
+    for (int t = begin; t < end; ++t) w[t] = double(r.z[t]);
   }
+  double m = -DBL_MAX;  // Kokkos::Max's identity, as the device path
+  RWKV_HOST_SIMD_REDUCTION(max : m)
+  for (int t = begin; t < end; ++t) m = max_of(m, w[t]);
   sh.thread_max[tid] = m;
   barrier();
   double z_max = -DBL_MAX;
@@ -343,20 +363,43 @@ void sample_row_host(const HostRow<Scalar>& r, const SamplingParams& p, int V, i
   RadixSelect sk = radix_start(p.top_k > 0), sp = radix_start(p.top_p < 1);
   if (p.top_k > 0) radix_step(sk, group, bucket, 0, 0, test_k);
   if (p.top_p < 1) radix_step(sp, group, bucket, 0, 0, test_p);
-  const auto refine = [&](RadixSelect& s, const auto& test) {
+  HostCandidates& k_candidates = sh.candidates[2 * tid];
+  HostCandidates& p_candidates = sh.candidates[2 * tid + 1];
+  k_candidates.size = p_candidates.size = 0;
+  k_candidates.complete = p_candidates.complete = true;
+  if (!sk.done || !sp.done) {
+    const std::uint64_t none = ~std::uint64_t(0);  // no weight's exponent (weights are at most 1)
+    const std::uint64_t k_bucket = sk.done ? none : sk.prefix, p_bucket = sp.done ? none : sp.prefix;
+    const auto keep = [](HostCandidates& c, std::uint64_t bits) {
+      if (c.size < radix_candidate_capacity)
+        c.bits[c.size++] = bits;
+      else
+        c.complete = false;
+    };
+    for (int t = begin; t < end; ++t) {
+      const std::uint64_t bits = bits_of(w[t]);
+      if ((bits >> 52) == k_bucket) keep(k_candidates, bits);
+      if ((bits >> 52) == p_bucket) keep(p_candidates, bits);
+    }
+  }
+  const auto refine = [&](RadixSelect& s, const HostCandidates& candidates, const auto& test) {
     while (!s.done) {
       ++pass;  // the other parity: no thread reads it any more
       HostHistogram& h = histogram_of(tid);
       h.clear();
       const int shift = radix_shift(s.level - 1);
-      for (int t = begin; t < end; ++t) {
-        const std::uint64_t bits = bits_of(w[t]);
-        if ((bits >> shift) != s.prefix) continue;
+      const auto count = [&](std::uint64_t bits) {
+        if ((bits >> shift) != s.prefix) return;
         const int b = radix_digit(bits, s.level);
         h.count[b] += 1;
-        add_to(h.mass[b], fixed_of(w[t]));
+        add_to(h.mass[b], fixed_of(double_of(bits)));
         h.lowest = min_of(h.lowest, bits);
         h.highest = max_of(h.highest, bits);
+      };
+      if (candidates.complete) {
+        for (int i = 0; i < candidates.size; ++i) count(candidates.bits[i]);
+      } else {
+        for (int t = begin; t < end; ++t) count(bits_of(w[t]));
       }
       barrier();
       std::uint64_t lowest = ~std::uint64_t(0), highest = 0;
@@ -367,8 +410,8 @@ void sample_row_host(const HostRow<Scalar>& r, const SamplingParams& p, int V, i
       radix_step(s, group, bucket, lowest, highest, test);
     }
   };
-  refine(sk, test_k);
-  refine(sp, test_p);
+  refine(sk, k_candidates, test_k);
+  refine(sp, p_candidates, test_p);
   const Thresholds th = thresholds_of(p, sk, sp, S);
 
   // Chunk c's partial sum in order of t, as on the device; this thread's chunks, a block of
@@ -421,9 +464,11 @@ void sample_rows_host(const ExecSpace& space, const Vector<ExecSpace, int>& toke
     if (threads > 1 && rows < threads) {
       // Fewer rows than threads (one sequence's step): each row over all threads, in one region.
       std::vector<HostHistogram> histograms(static_cast<std::size_t>(2 * threads));
+      std::vector<HostCandidates> candidates(static_cast<std::size_t>(2 * threads));
       std::vector<double> thread_max(static_cast<std::size_t>(threads)), partial(sampling_chunks);
       std::vector<ValueIndex> thread_best(static_cast<std::size_t>(threads));
-      const HostRowShared shared{histograms.data(), threads, thread_max.data(), thread_best.data(), partial.data()};
+      const HostRowShared shared{histograms.data(),  threads,           candidates.data(),
+                                 thread_max.data(),  thread_best.data(), partial.data()};
 #pragma omp parallel num_threads(threads)
       {
         const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -438,9 +483,10 @@ void sample_rows_host(const ExecSpace& space, const Vector<ExecSpace, int>& toke
   Kokkos::parallel_for(
       "rwkv::sample_tokens", Kokkos::RangePolicy<ExecSpace>(space, 0, rows), [=](int row) {
         std::vector<HostHistogram> histogram(1);
+        std::vector<HostCandidates> candidates(2);
         double thread_max, partial[sampling_chunks];
         ValueIndex thread_best;
-        const HostRowShared shared{histogram.data(), 0, &thread_max, &thread_best, partial};
+        const HostRowShared shared{histogram.data(), 0, candidates.data(), &thread_max, &thread_best, partial};
         sample_row_host(row_of(row), p, V, 0, 1, shared, [] {});
       });
 }
