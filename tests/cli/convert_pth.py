@@ -12,6 +12,10 @@
 3. Round trips h5 -> pth -> h5 are bit exact: the converter's float32 and bfloat16 files and a
    file rwkv-train wrote.
 4. Bad inputs end with exit status 1, one message naming the file and key, and no output file.
+5. RWKV-7: a random state_dict of benchmarks/pytorch/rwkv7_reference.py's model (RWKV-LM's names
+   and shapes), float32, bfloat16 and float16, with and without layer 0's unused value LoRA, goes
+   to HDF5 with the version, head size and LoRA ranks read off the shapes and back to the same
+   .pth bit for bit; h5 -> pth -> h5 is bit exact; bad RWKV-7 files are refused by name.
 Exits 77 (ctest: skipped) when torch or h5py is missing.
 """
 import os
@@ -31,6 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 CONVERTER = os.path.join(ROOT, "scripts", "convert_pth.py")
 sys.path.insert(0, os.path.join(ROOT, "benchmarks", "pytorch"))
 import rwkv4_reference as ref  # noqa: E402
+import rwkv7_reference as ref7  # noqa: E402
 
 L, C, F, V, T = 2, 24, 40, 37, 13
 TIME_MIX = ("att.time_mix_k", "att.time_mix_v", "att.time_mix_r", "ffn.time_mix_k", "ffn.time_mix_r")
@@ -109,10 +114,9 @@ def raw_datasets(path):
     return out, attrs
 
 
-def same_weights(a, b, what):
+def same_weights(a, b, what, config=("n_layer", "n_embd", "dim_ffn", "vocab_size")):
     da, aa = raw_datasets(a)
     db, ab = raw_datasets(b)
-    config = ("n_layer", "n_embd", "dim_ffn", "vocab_size")
     differing = [n for n in da if n not in db or da[n] != db[n]] + [n for n in db if n not in da]
     check(f"{what}: every dataset bit exact ({len(da)} datasets)", not differing and len(da) > 0,
           f"differing: {differing[:3]}")
@@ -213,7 +217,8 @@ def main():
     fails_with("a position embedding", "pos.pth: unexpected key 'blocks.0.pos_emb_x'",
                ["to-h5", variant("pos.pth", lambda d: d.update({"blocks.0.pos_emb_x": torch.zeros(1, 4, C)})),
                 "out4.h5"], "out4.h5")
-    fails_with("an RWKV-5 tensor", "v5.pth: unexpected key 'blocks.0.att.ln_x.weight': an RWKV-5/6/7 model",
+    fails_with("an RWKV-5 tensor",
+               "v5.pth: unexpected key 'blocks.0.att.ln_x.weight': a tensor of another RWKV version in an RWKV-4",
                ["to-h5", variant("v5.pth", lambda d: d.update({"blocks.0.att.ln_x.weight": torch.zeros(C)})),
                 "out5.h5"], "out5.h5")
     fails_with("ln0 outside block 0", "ln0.pth: unexpected key 'blocks.1.ln0.weight'",
@@ -243,8 +248,111 @@ def main():
     check("a failed conversion leaves an existing output as it was",
           p.returncode == 1 and open("keep.h5").read() == "previous")
 
+    check_rwkv7()
     print(f"{failures} failure(s)")
     return 1 if failures else 0
+
+
+L7, C7, N7, V7, RANKS7 = 3, 24, 8, 29, (4, 6, 2, 5)
+V7_CONFIG = ("n_layer", "n_embd", "dim_ffn", "vocab_size", "head_size", "rank_w", "rank_a", "rank_v", "rank_g",
+             "layer0_value_lora", "ln_x_eps")
+
+
+def rwkv7_state_dict(gen, dtype, layer0_value_lora):
+    """A random RWKV-7 state_dict as RWKV-LM saves it; with layer0_value_lora, layer 0 carries the
+    (unused) att.v0/v1/v2 too, in RWKV-LM's order (after a0/a1/a2)."""
+    model = ref7.RWKV7(L7, C7, N7, V7, RANKS7).double()
+    ref7.randomize(model, gen)
+    sd = {}
+    for name, p in model.state_dict().items():
+        sd[name] = p.detach().to(dtype).clone()
+        if layer0_value_lora and name == "blocks.0.att.a2":
+            sd["blocks.0.att.v0"] = torch.randn(1, 1, C7, generator=gen).to(dtype)
+            sd["blocks.0.att.v1"] = torch.randn(C7, RANKS7[2], generator=gen).to(dtype)
+            sd["blocks.0.att.v2"] = torch.randn(RANKS7[2], C7, generator=gen).to(dtype)
+    return sd
+
+
+def same_state_dict(a, b):
+    """The same tensors (order aside: our PyTorch modules list them in their own order)."""
+    return sorted(a) == sorted(b) and all(a[k].dtype == b[k].dtype and a[k].shape == b[k].shape and
+                                      torch.equal(a[k], b[k]) for k in a)
+
+
+def check_rwkv7():
+    gen = torch.Generator().manual_seed(7)
+    sd = rwkv7_state_dict(gen, torch.float32, False)
+    torch.save(sd, "v7.pth")
+    check("RWKV-7: to-h5 of a float32 RWKV-LM state_dict", convert("to-h5", "v7.pth", "v7.h5"))
+    with h5py.File("v7.h5", "r") as f:
+        attrs = [f.attrs[k].decode() if k == "arch" else f.attrs[k].item() for k in ("arch",) + V7_CONFIG]
+        want = ["rwkv-7", L7, C7, 4 * C7, V7, N7, *RANKS7, 0, 64e-5]
+        check("RWKV-7: arch, sizes, head size and LoRA ranks read off the shapes", attrs == want, f"{attrs} vs {want}")
+        check("RWKV-7: per-channel vectors stored as [C], r_k as [H, N], LoRAs as [C, D] / [D, C]",
+              f["blocks.1.att.x_g"].shape == (C7,) and f["blocks.2.ffn.x_k"].shape == (C7,) and
+              f["blocks.1.att.r_k"].shape == (C7 // N7, N7) and f["blocks.0.att.g1"].shape == (C7, RANKS7[3]) and
+              f["blocks.1.att.v2"].shape == (RANKS7[2], C7) and "blocks.0.att.v0" not in f)
+        check("RWKV-7: values bit exact", all(np.array_equal(f[k][()], v.reshape(f[k].shape).numpy())
+                                              for k, v in sd.items()))
+    check("RWKV-7: to-pth", convert("to-pth", "v7.h5", "v7-back.pth"))
+    check("RWKV-7: to-pth gives RWKV-LM's names and shapes, bit exact",
+          same_state_dict(torch.load("v7-back.pth"), sd))
+    if check("RWKV-7: back to HDF5", convert("to-h5", "v7-back.pth", "v7-2.h5")):
+        same_weights("v7.h5", "v7-2.h5", "RWKV-7 h5 -> pth -> h5", V7_CONFIG)
+
+    sd0 = rwkv7_state_dict(gen, torch.float32, True)
+    torch.save(sd0, "v7-layer0.pth")
+    if check("RWKV-7: to-h5 with layer 0's value LoRA", convert("to-h5", "v7-layer0.pth", "v7-layer0.h5")):
+        with h5py.File("v7-layer0.h5", "r") as f:
+            check("RWKV-7: layer 0's value LoRA kept and flagged",
+                  int(f.attrs["layer0_value_lora"]) == 1 and np.array_equal(f["blocks.0.att.v1"][()],
+                                                                            sd0["blocks.0.att.v1"].numpy()))
+        check("RWKV-7: ... and back to the same .pth",
+              convert("to-pth", "v7-layer0.h5", "v7-layer0-back.pth") and
+              same_state_dict(torch.load("v7-layer0-back.pth"), sd0))
+
+    for dtype, name in ((torch.bfloat16, "bfloat16"), (torch.float16, "float16")):
+        sd16 = rwkv7_state_dict(gen, dtype, False)
+        torch.save(sd16, f"v7-{name}.pth")
+        ok = convert("to-h5", f"v7-{name}.pth", f"v7-{name}.h5", "--dtype", name) and \
+            convert("to-pth", f"v7-{name}.h5", f"v7-{name}-back.pth")
+        check(f"RWKV-7: a {name} .pth -> {name} HDF5 -> the same .pth", ok and
+              same_state_dict(torch.load(f"v7-{name}-back.pth"), sd16))
+        ok = convert("to-h5", f"v7-{name}.pth", f"v7-{name}-f32.h5")
+        with h5py.File(f"v7-{name}-f32.h5", "r") as f:
+            check(f"RWKV-7: {name} values widened to float32 exactly", ok and all(
+                np.array_equal(f[k][()], v.float().reshape(f[k].shape).numpy()) for k, v in sd16.items()))
+
+    def variant(name, change):
+        d = dict(sd)
+        change(d)
+        torch.save(d, name)
+        return name
+
+    fails_with("RWKV-7: a missing tensor", "v7-missing.pth: missing key 'blocks.1.att.g2'",
+               ["to-h5", variant("v7-missing.pth", lambda d: d.pop("blocks.1.att.g2")), "o1.h5"], "o1.h5")
+    fails_with("RWKV-7: a layer with another LoRA rank",
+               f"v7-rank.pth: key 'blocks.2.att.w1' has shape [{C7}, 5], expected [{C7}, {RANKS7[0]}]",
+               ["to-h5", variant("v7-rank.pth", lambda d: d.update({"blocks.2.att.w1": torch.zeros(C7, 5)})), "o2.h5"],
+               "o2.h5")
+    fails_with("RWKV-7: r_k that does not tile n_embd", "v7-rk.pth: key 'blocks.0.att.r_k' has shape [2, 8]",
+               ["to-h5", variant("v7-rk.pth", lambda d: d.update({"blocks.0.att.r_k": torch.zeros(2, 8)})), "o3.h5"],
+               "o3.h5")
+    fails_with("RWKV-7: a DeepEmbed tensor", "v7-de.pth: unexpected key 'blocks.0.ffn.s_emb.weight'",
+               ["to-h5", variant("v7-de.pth", lambda d: d.update({"blocks.0.ffn.s_emb.weight": torch.zeros(V7, 32)})),
+                "o4.h5"], "o4.h5")
+    fails_with("an RWKV-6 model", "v6.pth: an RWKV-5 or RWKV-6 model",
+               ["to-h5", variant("v6.pth", lambda d: d.update({"blocks.0.att.time_maa_x": torch.zeros(1, 1, C7)})),
+                "o5.h5"], "o5.h5")
+    with h5py.File("v7.h5", "r") as src, h5py.File("v7-badattr.h5", "w") as dst:
+        for k, v in src.attrs.items():
+            dst.attrs[k] = v
+        dst.attrs["head_size"] = np.int64(7)
+        for k in src:
+            dst[k] = src[k][()]
+    fails_with("RWKV-7: an HDF5 head size that does not divide n_embd",
+               "v7-badattr.h5: attribute 'head_size' is 7, which does not divide n_embd 24",
+               ["to-pth", "v7-badattr.h5", "o6.pth"], "o6.pth")
 
 
 if __name__ == "__main__":
