@@ -1,0 +1,6 @@
+#include <rwkv/kernels/value_residual7.hpp>
+
+namespace rwkv {
+#define RWKV_VALUE_RESIDUAL7_DEFINE(SPACE, SCALAR) RWKV_VALUE_RESIDUAL7_INSTANTIATE(, SPACE, SCALAR)
+RWKV_FOR_EACH_SPACE_AND_SCALAR(RWKV_VALUE_RESIDUAL7_DEFINE)
+}  // namespace rwkv
