@@ -6,13 +6,21 @@
 // fractions are what to compare. The rnn rows (N = 1) are matrix-vector products, bound by memory
 // bandwidth, not by the ceiling; matmul_forward takes its own few-rows kernel there, which the
 // dispatch rows time.
-//   bench_gemm [--min-time SECONDS] [--no-head]
+// bfloat16 training products (gemm_bf16.hpp), where the space multiplies bfloat16 natively, are
+// timed against float taking turns, as a shared machine's load moves: in each of --rounds rounds
+// the float dispatch, the bfloat16 entry (matmul_forward_bf16 / matmul_backward_bf16, which round
+// x or dy on every call, as training does) and on the host oneDNN's bfloat16 matmul on operands
+// rounded beforehand (onednn_bf16) run once each.
+//   bench_gemm [--min-time SECONDS] [--no-head] [--rounds N] [--bf16-only]
 // Prints CSV on stdout once all is timed: kind,path,product,N,in,out,gflop,seconds,gflops,
-// fraction_of_ceiling (kind: ceiling, layer (training shapes) or rnn (N = 1); path: dispatch
-// (matmul_forward / matmul_backward, as the library calls them), a host backend by name
-// (openblas, onednn), or portable; product: y = x W^T, dx = dy W or dW = dy^T x; seconds: the best
-// of the timed calls). The library's choice is printed on stderr.
+// fraction_of_ceiling (kind: ceiling, layer (training shapes), rnn (N = 1) or bf16 (the rounds
+// above); path: dispatch (matmul_forward / matmul_backward, as the library calls them), a host
+// backend by name (openblas, onednn), portable, bf16 or onednn_bf16; product: y = x W^T,
+// dx = dy W or dW = dy^T x; seconds: the best of the timed calls, for kind bf16 the median of the
+// rounds). The library's choice, and per bf16 product the median and range of the rounds' float
+// over bfloat16 time, are printed on stderr.
 #include <rwkv/kernels/gemm.hpp>
+#include <rwkv/kernels/gemm_bf16.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -126,20 +134,94 @@ void time_squares(const Space& space, double min_time, std::vector<Row>& rows) {
   }
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// The bfloat16 rounds of the header's comment on one layer shape, all three products.
+void time_bf16(const Space& space, const Shape s, int rounds, std::vector<Row>& rows) {
+  Mat x("x", s.N, s.in), W("W", s.out, s.in), y("y", s.N, s.out);
+  Mat dy("dy", s.N, s.out), dx("dx", s.N, s.in), dW("dW", s.out, s.in);
+  fill(x, 1.0f);
+  fill(W, 0.5f);
+  fill(dy, 0.25f);
+  const Mat none;
+  rwkv::BFloat16Matrix<Space> Wb("Wb", s.out, s.in), xb("xb", s.N, s.in), dyb("dyb", s.N, s.out);
+  rwkv::convert_bfloat16<Space, float>(space, Wb, W);
+  rwkv::convert_bfloat16<Space, float>(space, xb, x);
+  rwkv::convert_bfloat16<Space, float>(space, dyb, dy);
+  rwkv::BFloat16GemmWork<Space, float> work;
+  constexpr bool host = Kokkos::SpaceAccessibility<Space, Kokkos::HostSpace>::accessible;
+  for (const Product product : {Product::y, Product::dx, Product::dW}) {
+    const char* name = product == Product::y ? "y" : product == Product::dx ? "dx" : "dW";
+    const auto bf16 = [&] {
+      if (product == Product::y) rwkv::matmul_forward_bf16(space, y, x, Wb, work);
+      if (product == Product::dx) rwkv::matmul_backward_bf16(space, dx, none, dy, x, Wb, work);
+      if (product == Product::dW) rwkv::matmul_backward_bf16(space, none, dW, dy, x, Wb, work);
+    };
+    const auto direct = [&] {
+      if constexpr (host) {
+        const int N = s.N, in = s.in, out = s.out;
+        if (product == Product::y) rwkv::host_gemm_bf16({false, true, N, out, in, in, in, out}, xb.bits.data(), Wb.bits.data(), 0.0f, y.data());
+        if (product == Product::dx) rwkv::host_gemm_bf16({false, false, N, in, out, out, in, in}, dyb.bits.data(), Wb.bits.data(), 1.0f, dx.data());
+        if (product == Product::dW) rwkv::host_gemm_bf16({true, false, out, in, N, out, in, in}, dyb.bits.data(), xb.bits.data(), 1.0f, dW.data());
+      }
+    };
+    const auto seconds = [&](const auto& call) {
+      Kokkos::Timer timer;
+      call();
+      space.fence();
+      return timer.seconds();
+    };
+    const auto fp32 = [&] { run_product(space, "dispatch", product, x, W, y, dy, dx, dW); };
+    fp32();
+    bf16();
+    if (host) direct();
+    std::vector<double> t_fp32, t_bf16, t_direct, ratio, ratio_direct;
+    for (int r = 0; r < rounds; ++r) {
+      t_fp32.push_back(seconds(fp32));
+      t_bf16.push_back(seconds(bf16));
+      ratio.push_back(t_fp32.back() / t_bf16.back());
+      if (host) {
+        t_direct.push_back(seconds(direct));
+        ratio_direct.push_back(t_fp32.back() / t_direct.back());
+      }
+    }
+    rows.push_back({"bf16", "dispatch", name, s, median(t_fp32)});
+    rows.push_back({"bf16", "bf16", name, s, median(t_bf16)});
+    std::fprintf(stderr, "bf16 %s N=%d in=%d out=%d: float/bf16 %.2fx (%.2f-%.2f)", name, s.N, s.in, s.out,
+                 median(ratio), *std::min_element(ratio.begin(), ratio.end()),
+                 *std::max_element(ratio.begin(), ratio.end()));
+    if (host) {
+      rows.push_back({"bf16", "onednn_bf16", name, s, median(t_direct)});
+      std::fprintf(stderr, ", float/onednn_bf16 %.2fx (%.2f-%.2f)", median(ratio_direct),
+                   *std::min_element(ratio_direct.begin(), ratio_direct.end()),
+                   *std::max_element(ratio_direct.begin(), ratio_direct.end()));
+    }
+    std::fprintf(stderr, " over %d rounds\n", rounds);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
   double min_time = 0.2;
-  bool head = true;
+  bool head = true, bf16_only = false;
+  int rounds = 9;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--min-time") && i + 1 < argc) {
       min_time = std::atof(argv[++i]);
     } else if (!std::strcmp(argv[i], "--no-head")) {
       head = false;
+    } else if (!std::strcmp(argv[i], "--bf16-only")) {
+      bf16_only = true;
+    } else if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) {
+      rounds = std::max(1, std::atoi(argv[++i]));
     } else if (!std::strncmp(argv[i], "--kokkos", 8)) {
       continue;
     } else {
-      std::fprintf(stderr, "usage: bench_gemm [--min-time SECONDS] [--no-head]\n");
+      std::fprintf(stderr, "usage: bench_gemm [--min-time SECONDS] [--no-head] [--rounds N] [--bf16-only]\n");
       return 2;
     }
   }
@@ -159,7 +241,12 @@ int main(int argc, char* argv[]) {
   std::vector<Shape> shapes = {{2048, 512, 512},  {2048, 512, 2048},  {2048, 2048, 512},
                                {1024, 768, 768}, {1024, 768, 3072}, {1024, 3072, 768}};
   if (head) shapes.push_back({1024, 768, 50277});
-  shapes.insert(shapes.end(), {{1, 768, 768}, {1, 768, 3072}, {1, 768, 50277}});
+  if (rwkv::gemm_bf16_native<Space, float>())
+    for (const Shape s : shapes) time_bf16(space, s, rounds, rows);
+  else
+    std::fprintf(stderr, "bench_gemm: no native bfloat16 GEMM here (gemm_bf16.hpp): no bf16 rows\n");
+  if (bf16_only) shapes.clear();
+  else shapes.insert(shapes.end(), {{1, 768, 768}, {1, 768, 3072}, {1, 768, 50277}});
   for (const Shape s : shapes) {
     const char* kind = s.N == 1 ? "rnn" : "layer";
     Mat x("x", s.N, s.in), W("W", s.out, s.in), y("y", s.N, s.out);

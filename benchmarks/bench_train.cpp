@@ -1,16 +1,23 @@
 // Training throughput of a model (--arch, default v4) on random tokens, against the machine's FLOP floor measured
 // in the same run: a step costs about 6 x (parameters outside the embedding) FLOPs per token, so
 // at the best sgemm rate `ceiling` the fastest possible rate is ceiling / (6 P) tokens/s.
-// Prints one JSON line (benchmarks/train_vs_pytorch.sh adds the PyTorch reference).
+// --precision bf16 times the mixed-precision step (TrainingShape::precision); --precision both
+// times an fp32 and a bf16 model taking turns, one step each a round, as a shared machine's load
+// moves. Prints one JSON line per precision (benchmarks/train_vs_pytorch.sh adds the PyTorch
+// reference): step_ms is the mean of the timed steps, step_ms_median / _min / _max their spread;
+// with both, the bf16 line adds the median and range of the rounds' fp32 / bf16 step time.
 #include "ceilings.hpp"
 #include "bench_cli.hpp"
 
 #include <rwkv/arch.hpp>
+#include <rwkv/kernels/gemm_bf16.hpp>
 #include <rwkv/optimizer.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 namespace {
@@ -25,17 +32,49 @@ struct Options {
   ModelConfig config{6, 512, 0, 256};
   int ctx_len = 256, batch = 8, steps = 5, warmup = 2, threads = 0, gemm_size = 2048;
   bool recompute = false;
+  std::string precision = "fp32";  // fp32, bf16 or both
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+template <class Version>
+struct Trained {
+  Model<Version, Space, float> model;
+  AdamW<Space, float> optimizer;
+  std::vector<double> seconds;  // of each timed step
+
+  Trained(const Options& o, Precision precision, const OptimizerConfig& oc)
+      : model(o.config, TrainingShape{o.batch, o.ctx_len, o.recompute, precision}), optimizer(model.specs(), oc) {
+    model.initialize(1);
+  }
+  template <class Tokens>
+  double step(const Tokens& tokens, const Tokens& targets, int step) {
+    const auto t0 = Clock::now();
+    model.zero_grad();
+    model.forward(tokens, targets);
+    model.backward(1e-4);
+    optimizer.step(model.space(), model.weights().flat, model.grads().flat, step);
+    Kokkos::fence();
+    return seconds_since(t0);
+  }
 };
 
 template <class Version>
 int run(const Options& o) {
+  std::vector<Precision> precisions;
+  if (o.precision == "both")
+    precisions = {Precision::fp32, Precision::bf16};
+  else
+    precisions = {parse_precision(o.precision)};
   const bench::SgemmRates sgemm = bench::sgemm_rates<Space>(o.gemm_size, 5);
   const double ceiling = sgemm.best();
-  Model<Version, Space, float> model(o.config, TrainingShape{o.batch, o.ctx_len, o.recompute});
-  model.initialize(1);
   OptimizerConfig oc;
   oc.total_steps = o.warmup + o.steps;
-  AdamW<Space, float> optimizer(model.specs(), oc);
+  std::vector<std::unique_ptr<Trained<Version>>> runs;
+  for (const Precision p : precisions) runs.push_back(std::make_unique<Trained<Version>>(o, p, oc));
   const int N = o.batch * o.ctx_len;
   std::mt19937_64 rng(2);
   std::vector<int> host(N);
@@ -45,27 +84,36 @@ int run(const Options& o) {
   std::shuffle(host.begin(), host.end(), rng);
   Kokkos::deep_copy(targets, Kokkos::View<const int*, Kokkos::HostSpace>(host.data(), N));
 
-  Clock::time_point t0;
-  for (int step = 0; step < o.warmup + o.steps; ++step) {
-    if (step == o.warmup) t0 = Clock::now();
-    model.zero_grad();
-    model.forward(tokens, targets);
-    model.backward(1e-4);
-    optimizer.step(model.space(), model.weights().flat, model.grads().flat, step);
-  }
-  Kokkos::fence();
-  const double elapsed = seconds_since(t0);
-  const double tokens_per_s = double(N) * o.steps / elapsed;
-  const double non_embedding = double(parameter_count(model.specs()) - model.specs().front().size());
+  for (int step = 0; step < o.warmup + o.steps; ++step)
+    for (auto& r : runs) {
+      const double t = r->step(tokens, targets, step);
+      if (step >= o.warmup) r->seconds.push_back(t);
+    }
+  const double non_embedding = double(parameter_count(runs.front()->model.specs()) - runs.front()->model.specs().front().size());
   const double floor_tokens_per_s = ceiling * 1e9 / (6.0 * non_embedding);
-  std::printf(
-      "{\"impl\":\"rwkv-kokkos\",\"arch\":\"%s\",\"space\":\"%s\",\"threads\":%d,\"n_layer\":%d,\"n_embd\":%d,\"vocab\":%d,\"ctx_len\":%d,"
-      "\"batch\":%d,\"recompute\":%s,\"non_embedding_params\":%.0f,\"step_ms\":%.2f,\"tokens_per_s\":%.1f,"
-      "\"sgemm_ceiling_gflops\":%.1f,\"sgemm_backend\":\"%s\",\"gemm_library\":\"%s\",\"floor_tokens_per_s\":%.1f,\"fraction_of_floor\":%.3f}\n",
-      Version::name, Space::name(), Space().concurrency(), o.config.n_layer, o.config.n_embd, o.config.vocab_size, o.ctx_len, o.batch,
-      o.recompute ? "true" : "false", non_embedding, 1e3 * elapsed / o.steps, tokens_per_s, ceiling,
-      sgemm.best_backend().c_str(), sgemm.library.c_str(), floor_tokens_per_s,
-      tokens_per_s / floor_tokens_per_s);
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    const std::vector<double>& t = runs[k]->seconds;
+    double total = 0;
+    for (const double s : t) total += s;
+    const double tokens_per_s = double(N) * o.steps / total;
+    std::printf(
+        "{\"impl\":\"rwkv-kokkos\",\"arch\":\"%s\",\"space\":\"%s\",\"threads\":%d,\"n_layer\":%d,\"n_embd\":%d,\"vocab\":%d,\"ctx_len\":%d,"
+        "\"batch\":%d,\"recompute\":%s,\"precision\":\"%s\",\"bf16_native\":%s,\"non_embedding_params\":%.0f,\"step_ms\":%.2f,"
+        "\"step_ms_median\":%.2f,\"step_ms_min\":%.2f,\"step_ms_max\":%.2f,\"tokens_per_s\":%.1f,"
+        "\"sgemm_ceiling_gflops\":%.1f,\"sgemm_backend\":\"%s\",\"gemm_library\":\"%s\",\"floor_tokens_per_s\":%.1f,\"fraction_of_floor\":%.3f",
+        Version::name, Space::name(), Space().concurrency(), o.config.n_layer, o.config.n_embd, o.config.vocab_size, o.ctx_len, o.batch,
+        o.recompute ? "true" : "false", precision_name(precisions[k]), rwkv::gemm_bf16_native<Space, float>() ? "true" : "false",
+        non_embedding, 1e3 * total / o.steps, 1e3 * median(t), 1e3 * *std::min_element(t.begin(), t.end()),
+        1e3 * *std::max_element(t.begin(), t.end()), tokens_per_s, ceiling, sgemm.best_backend().c_str(), sgemm.library.c_str(),
+        floor_tokens_per_s, tokens_per_s / floor_tokens_per_s);
+    if (k > 0) {
+      std::vector<double> ratio;
+      for (std::size_t i = 0; i < t.size(); ++i) ratio.push_back(runs[0]->seconds[i] / t[i]);
+      std::printf(",\"fp32_over_bf16_median\":%.3f,\"fp32_over_bf16_min\":%.3f,\"fp32_over_bf16_max\":%.3f", median(ratio),
+                  *std::min_element(ratio.begin(), ratio.end()), *std::max_element(ratio.begin(), ratio.end()));
+    }
+    std::printf("}\n");
+  }
   return 0;
 }
 
@@ -87,10 +135,12 @@ int main(int argc, char** argv) {
         ("warmup", po::value(&o.warmup)->default_value(2), "untimed steps first")
         ("gemm-size", po::value(&o.gemm_size)->default_value(2048), "square sgemm size for the ceiling")
         ("recompute", po::bool_switch(&o.recompute), "gradient checkpointing")
+        ("precision", po::value(&o.precision)->default_value("fp32"), "fp32, bf16, or both taking turns")
         ("threads", po::value(&o.threads)->default_value(0), "host threads (0: Kokkos' default)");
     const auto vm = bench::parse(argc, argv, d, "usage: bench_train [--n-layer L --n-embd C --vocab V --ctx-len T --batch B]");
     if (!vm) return 0;
     arch_name(o.arch);  // an unknown one fails before Kokkos starts
+    if (o.precision != "both") parse_precision(o.precision);
     KokkosRuntime runtime(o.threads);
     return with_arch(o.arch, [&](auto version) { return run<decltype(version)>(o); });
   });

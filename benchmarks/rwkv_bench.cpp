@@ -68,7 +68,8 @@ constexpr Measurement measurements[] = {
     {"gemm_y=xW^T_onednn", Judge::sgemm},     {"gemm_dx+=dyW_onednn", Judge::sgemm},
     {"gemm_dW+=dy^Tx_onednn", Judge::sgemm},  {"cross_entropy_forward", Judge::stream},
     {"cross_entropy_backward", Judge::stream}, {"adamw_step", Judge::stream},
-    {"train_step", Judge::sgemm},             {"prefill_float32", Judge::sgemm},
+    {"train_step", Judge::sgemm},             {"train_step_bf16", Judge::sgemm},
+    {"prefill_float32", Judge::sgemm},
     {"decode_float32", Judge::read},          {"decode_float32_multi", Judge::read},
     {"decode_int8", Judge::read},             {"decode_int8_multi", Judge::read},
     {"decode_bfloat16", Judge::read},         {"decode_bfloat16_multi", Judge::read},
@@ -413,32 +414,35 @@ void bench_kernels(Rows& rows) {
 
 template <class Version>
 void bench_training(Rows& rows) {
-  if (!rows.selection.any("train_step")) return;
   const Sizes& s = rows.s;
   // One training step (zero_grad, forward, backward, AdamW), as bench_train times it: about
   // 6 x (parameters outside the embedding) FLOPs a token (2 forward, 4 backward); the embedding is
-  // a gather. Bytes not counted: judged by FLOPs.
-  Model<Version, Space, float> model(s.train, TrainingShape{s.train_batch, s.train_ctx, false});
-  model.initialize(1);
-  OptimizerConfig oc;
-  oc.total_steps = 1 << 20;
-  AdamW<Space, float> optimizer(model.specs(), oc);
-  const int N = s.train_batch * s.train_ctx;
-  const auto tokens = bench::tokens_of<Space>(N, s.train.vocab_size);
-  const auto targets = bench::tokens_of<Space>(N + 1, s.train.vocab_size);
-  const auto shifted = Kokkos::subview(targets, Kokkos::make_pair(1, N + 1));
-  typename Model<Version, Space, float>::TokenView next("targets", N);
-  Kokkos::deep_copy(next, shifted);
-  const double non_embedding = double(parameter_count(model.specs()) - model.specs().front().size());
-  auto sizes = model_sizes(s.train);
-  sizes.insert(sizes.end(), {{"B", s.train_batch}, {"T", s.train_ctx}});
-  long step = 0;
-  rows.end_to_end("train_step", sizes, 6.0 * non_embedding * N, 0, N, [&] {
-    model.zero_grad();
-    model.forward(tokens, next);
-    model.backward(1e-4);
-    optimizer.step(model.space(), model.weights().flat, model.grads().flat, step++);
-  });
+  // a gather. Bytes not counted: judged by FLOPs. train_step_bf16: the same step with the products
+  // in bfloat16 (TrainingShape::precision), judged by the same float32 sgemm ceiling.
+  for (const auto& [name, precision] : {std::pair{"train_step", Precision::fp32}, std::pair{"train_step_bf16", Precision::bf16}}) {
+    if (!rows.selection.wants(name)) continue;
+    Model<Version, Space, float> model(s.train, TrainingShape{s.train_batch, s.train_ctx, false, precision});
+    model.initialize(1);
+    OptimizerConfig oc;
+    oc.total_steps = 1 << 20;
+    AdamW<Space, float> optimizer(model.specs(), oc);
+    const int N = s.train_batch * s.train_ctx;
+    const auto tokens = bench::tokens_of<Space>(N, s.train.vocab_size);
+    const auto targets = bench::tokens_of<Space>(N + 1, s.train.vocab_size);
+    const auto shifted = Kokkos::subview(targets, Kokkos::make_pair(1, N + 1));
+    typename Model<Version, Space, float>::TokenView next("targets", N);
+    Kokkos::deep_copy(next, shifted);
+    const double non_embedding = double(parameter_count(model.specs()) - model.specs().front().size());
+    auto sizes = model_sizes(s.train);
+    sizes.insert(sizes.end(), {{"B", s.train_batch}, {"T", s.train_ctx}});
+    long step = 0;
+    rows.end_to_end(name, sizes, 6.0 * non_embedding * N, 0, N, [&] {
+      model.zero_grad();
+      model.forward(tokens, next);
+      model.backward(1e-4);
+      optimizer.step(model.space(), model.weights().flat, model.grads().flat, step++);
+    });
+  }
 }
 
 // Sampling one token from logits [1, V] (V = 50277 but in a smoke run) through Sampler::sample, as

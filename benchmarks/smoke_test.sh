@@ -28,7 +28,7 @@ assert c["sgemm_gflops"] == max(rates.values()), c
 host_backends = [b for b in ("openblas", "onednn") if b in rates]
 expected = {f"{row}_{b}" for b in host_backends for row in ("gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx")} | {"wkv_forward", "wkv_backward", "wkv7_forward", "wkv7_backward", "time_mix_forward", "time_mix_backward", "layer_norm_forward",
             "layer_norm_backward", "gemm_y=xW^T", "gemm_dx+=dyW", "gemm_dW+=dy^Tx", "cross_entropy_forward",
-            "cross_entropy_backward", "adamw_step", "train_step", "prefill_float32", "decode_float32",
+            "cross_entropy_backward", "adamw_step", "train_step", "train_step_bf16", "prefill_float32", "decode_float32",
             "decode_float32_multi", "decode_int8", "decode_int8_multi", "decode_bfloat16", "decode_bfloat16_multi",
             "generate_float32", "sample_greedy",
             "sample_all_options"}

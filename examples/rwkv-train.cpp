@@ -26,6 +26,7 @@ struct Options {
   int threads = 0;
   int sample = 0;
   std::string prompt = "\n";
+  std::string precision = "fp32";
 };
 
 const char* usage =
@@ -80,6 +81,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
       ("print-every", po::value(&o.print_every)->default_value(o.print_every), "progress line every N steps when not on a terminal")
       ("check-every", po::value(&o.check_every)->default_value(o.check_every), "under MPI: compare the ranks' weights every N steps (0: never)")
       ("recompute", po::bool_switch(&o.recompute), "recompute activations in backward (less memory)")
+      ("precision", po::value(&options.precision)->default_value(options.precision), "products in fp32, or bf16 (float32 master weights, optimizer, WKV, norms, loss)")
       ("sample", po::value(&options.sample)->default_value(options.sample), "print a greedy sample of N tokens at the end")
       ("prompt", po::value(&options.prompt)->default_value(options.prompt), "prompt of the sample (bytes)")
       ("task", po::value(&o.task)->default_value(o.task), "text (a token file) or txt2img (an image data set)")
@@ -106,6 +108,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
   if (!(o.time_limit >= 0)) throw std::invalid_argument("--time-limit must be >= 0 minutes, got " + std::to_string(o.time_limit));
   if (o.save_dtype != "float32" && o.save_dtype != "float16" && o.save_dtype != "bfloat16")
     throw std::invalid_argument("--save-dtype must be float32, float16 or bfloat16, got '" + o.save_dtype + "'");
+  if (options.precision != "fp32" && options.precision != "bf16")
+    throw std::invalid_argument("--precision must be fp32 or bf16, got '" + options.precision + "'");
+  o.precision = parse_precision(options.precision);
   if (o.data.empty() && o.resume.empty()) throw std::invalid_argument("--data FILE is required (or --resume CKPT)");
   if (o.task != "text" && o.task != "txt2img") throw std::invalid_argument("--task must be text or txt2img, got '" + o.task + "'");
   if (o.rounding != "random" && o.rounding != "nearest")

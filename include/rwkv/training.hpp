@@ -19,6 +19,7 @@
 #include <rwkv/gradient_reducer.hpp>
 #include <rwkv/model.hpp>
 #include <rwkv/image/vocabulary.hpp>
+#include <rwkv/kernels/gemm_bf16.hpp>
 #include <rwkv/optimizer.hpp>
 #include <rwkv/training_log.hpp>
 #include <rwkv/training_options.hpp>
@@ -38,6 +39,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -165,7 +167,7 @@ Trainer<ModelT>::Trainer(TrainingOptions options, GradientReducer& reducer, Trai
   o_.model.vocab_size = data_.vocab_size;
   if (images_) o_.model.image_positions = o_.image_positions;
   o_.optimizer.total_steps = o_.steps;
-  model_ = std::make_unique<ModelT>(o_.model, TrainingShape{o_.micro_batch, o_.ctx_len, o_.recompute});
+  model_ = std::make_unique<ModelT>(o_.model, TrainingShape{o_.micro_batch, o_.ctx_len, o_.recompute, o_.precision});
   optimizer_ = std::make_unique<Optimizer>(model_->specs(), o_.optimizer);
   if (resumed_)
     load_training(o_.resume, *model_, *optimizer_);
@@ -271,6 +273,17 @@ void Trainer<ModelT>::print_header() const {
   if (reducer_.size() > 1)
     std::fprintf(out, "%s: %d ranks (MPI) x micro-batch %d; gradients averaged every step\n", name, reducer_.size(),
                  o_.micro_batch);
+  if (o_.precision == Precision::bf16) {
+    using Scalar = typename ModelT::scalar_type;
+    if (gemm_bf16_native<Space, Scalar>())
+      std::fprintf(out, "%s: bf16 products with float32 sums; float32 master weights, optimizer and the rest\n", name);
+    else
+      std::fprintf(out,
+                   "%s: bf16 products emulated: no bfloat16 GEMM for %s here (one needs oneDNN and AVX-512 BF16 on "
+                   "the host, or CUDA), so the rounded operands are widened and multiplied in %s: the bf16 numerics, "
+                   "not its speed\n",
+                   name, std::is_same_v<Scalar, float> ? "float" : "double", Space::name());
+  }
   if (resumed_) std::fprintf(out, "%s: resuming %s at step %ld\n", name, o_.resume.c_str(), first_step_);
   std::fflush(out);
 }

@@ -8,6 +8,7 @@
 #include <rwkv/config.hpp>
 #include <rwkv/data.hpp>
 #include <rwkv/image/sequence.hpp>
+#include <rwkv/model.hpp>
 #include <rwkv/optimizer.hpp>
 
 #include <cstdint>
@@ -41,6 +42,9 @@ struct TrainingOptions {
   double l2wrap = 1e-4;
   std::uint64_t seed = 42;
   bool recompute = false;
+  // Of the products (model.hpp); not part of the run a checkpoint records: a resumed run takes
+  // the one given now.
+  Precision precision = Precision::fp32;
   std::string task = "text";         // "text" or "txt2img"; the rest is txt2img's
   std::string rounding = "random";   // "random" (RandRound) or "nearest"
   bool image_positions = true, soft_targets = false;

@@ -51,6 +51,16 @@ void cuda_gemm(const Kokkos::Cuda& space, const GemmShape& s, const double* A, c
         "cublasDgemm");
 }
 
+void cuda_gemm_bf16(const Kokkos::Cuda& space, const GemmShape& s, const std::uint16_t* A, const std::uint16_t* B,
+                    float beta, float* C) {
+  const cublasHandle_t h = handle();
+  check(cublasSetStream(h, space.cuda_stream()), "cublasSetStream");
+  const float one = 1;
+  check(cublasGemmEx(h, op(s.trans_b), op(s.trans_a), s.N, s.M, s.K, &one, B, CUDA_R_16BF, s.ldb, A, CUDA_R_16BF,
+                     s.lda, &beta, C, CUDA_R_32F, s.ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx (bfloat16)");
+}
+
 }  // namespace rwkv
 
 #endif

@@ -41,4 +41,22 @@ void host_gemm(HostGemm backend, const GemmShape& shape, const double* A, const 
   gemm_backends::openblas_gemm(shape, A, B, beta, C);
 }
 
+bool host_gemm_bf16_available() {
+#if RWKV_HAVE_ONEDNN
+  static const bool available = gemm_backends::onednn_bf16_supported();
+  return available;
+#else
+  return false;
+#endif
+}
+
+void host_gemm_bf16(const GemmShape& shape, const std::uint16_t* A, const std::uint16_t* B, float beta, float* C) {
+  if (!host_gemm_bf16_available())
+    throw std::invalid_argument(std::string("host bfloat16 GEMM: ") +
+                                (RWKV_HAVE_ONEDNN ? "this CPU lacks AVX-512 BF16" : "this build has no oneDNN"));
+#if RWKV_HAVE_ONEDNN
+  gemm_backends::onednn_gemm_bf16(shape, A, B, beta, C);
+#endif
+}
+
 }  // namespace rwkv

@@ -12,6 +12,7 @@
 #include <rwkv/kernels/cross_entropy_soft.hpp>
 #include <rwkv/kernels/embedding.hpp>
 #include <rwkv/kernels/gemm.hpp>
+#include <rwkv/kernels/gemm_bf16.hpp>
 #include <rwkv/kernels/int8_matmul.hpp>
 #include <rwkv/kernels/layer_norm.hpp>
 #include <rwkv/kernels/position_channels.hpp>
@@ -121,10 +122,20 @@ struct BFloat16WeightsV4 {
   BFloat16Work<ExecSpace, Scalar> work;  // shared by the products, one at a time
 };
 
-// The matrices RNN mode multiplies by, in Int8WeightsV4's order, each with a label.
+// bfloat16 copies of the matrices for training with precision bf16, in Int8WeightsV4's order, and
+// the buffers of their products.
 template <class ExecSpace, class Scalar>
-std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>> rnn_matrices(const Weights<ExecSpace, Scalar>& w,
-                                                                             int n_layer, const std::string& prefix) {
+struct TrainingBFloat16V4 {
+  Kokkos::View<std::uint16_t*, typename ExecSpace::memory_space> storage;
+  std::vector<BFloat16Matrix<ExecSpace>> matrices;
+  BFloat16GemmWork<ExecSpace, Scalar> work;  // shared by the products, one at a time
+};
+
+// The matrices of the linear layers and the head in Int8WeightsV4's order, each with a label:
+// what RNN mode multiplies by, and what training with precision bf16 keeps bfloat16 copies of.
+template <class ExecSpace, class Scalar>
+std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>> linear_matrices(const Weights<ExecSpace, Scalar>& w,
+                                                                                int n_layer, const std::string& prefix) {
   std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>> sources;
   for (int i = 0; i < n_layer; ++i) {
     const auto& b = w.blocks[i];
@@ -146,6 +157,22 @@ template <class Element>
 std::size_t padded_elements(std::size_t elements) {
   constexpr std::size_t line = 64 / sizeof(Element);
   return (elements + line - 1) / line * line;
+}
+
+// Room for bfloat16 copies of `sources` in `storage`, one buffer so that huge pages cover the
+// small matrices too, and the matrices on it (not filled).
+template <class ExecSpace, class Scalar, class Storage>
+void allocate_bfloat16_copies(const std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>>& sources,
+                              const std::string& label, Storage& storage,
+                              std::vector<BFloat16Matrix<ExecSpace>>& matrices) {
+  std::size_t total = 0;
+  for (const auto& [W, name] : sources) total += padded_elements<std::uint16_t>(W.size());
+  storage = allocate_with_huge_pages<Storage>(label, total);
+  std::size_t offset = 0;
+  for (const auto& [W, name] : sources) {
+    matrices.emplace_back(storage.data() + offset, int(W.extent(0)), int(W.extent(1)));
+    offset += padded_elements<std::uint16_t>(W.size());
+  }
 }
 
 template <class ExecSpace, class Scalar>
@@ -175,6 +202,11 @@ Model<v4, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingSha
   row_loss_ = Vector<ExecSpace, Scalar>("row_loss", N);
   row_lse_ = Vector<ExecSpace, Scalar>("row_lse", N);
   scratch_ = std::make_unique<ScratchV4<ExecSpace, Scalar>>(B, T, C, F);
+  if (shape.precision == Precision::bf16) {
+    train_bf16_ = std::make_unique<TrainingBFloat16V4<ExecSpace, Scalar>>();
+    allocate_bfloat16_copies(linear_matrices(weights_, config_.n_layer, "train_bf16"), "train_bf16.storage",
+                             train_bf16_->storage, train_bf16_->matrices);
+  }
 }
 
 template <class ExecSpace, class Scalar>
@@ -196,6 +228,7 @@ void Model<v4, ExecSpace, Scalar>::zero_grad() {
 
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::layer_forward(int i, LayerActivationsV4<ExecSpace, Scalar>& A) {
+  using Q = Int8WeightsV4<ExecSpace, Scalar>;
   const int T = shape_.ctx_len;
   const auto& w = weights_.blocks[i];
   const auto& x = residual_[i];
@@ -205,22 +238,22 @@ void Model<v4, ExecSpace, Scalar>::layer_forward(int i, LayerActivationsV4<ExecS
   time_mix_forward(space_, T, A.att_xk, A.a, no_shift_, w.att_time_mix_k);
   time_mix_forward(space_, T, A.att_xv, A.a, no_shift_, w.att_time_mix_v);
   time_mix_forward(space_, T, A.att_xr, A.a, no_shift_, w.att_time_mix_r);
-  matmul_forward(space_, A.att_k, A.att_xk, w.att_key);
-  matmul_forward(space_, A.att_v, A.att_xv, w.att_value);
-  matmul_forward(space_, A.att_r, A.att_xr, w.att_receptance);
+  train_forward(A.att_k, A.att_xk, w.att_key, i, Q::att_key);
+  train_forward(A.att_v, A.att_xv, w.att_value, i, Q::att_value);
+  train_forward(A.att_r, A.att_xr, w.att_receptance, i, Q::att_receptance);
   wkv_reset_state(space_, s.wkv_state);
   wkv_forward(space_, T, A.wkv, s.wkv_state, A.wkv_saved, w.att_time_decay, w.att_time_first, A.att_k, A.att_v);
   sigmoid_gate_forward(space_, A.att_gated, A.att_gate, A.att_r, A.wkv);
-  matmul_forward(space_, s.d_out, A.att_gated, w.att_output);  // d_out is free in the forward
+  train_forward(s.d_out, A.att_gated, w.att_output, i, Q::att_output);  // d_out is free in the forward
   residual_add_forward(space_, A.x_mid, x, s.d_out);
   // channel mix
   layer_norm_forward(space_, A.f, A.f_mean, A.f_rstd, A.x_mid, w.ln2_weight, w.ln2_bias);
   time_mix_forward(space_, T, A.ffn_xk, A.f, no_shift_, w.ffn_time_mix_k);
   time_mix_forward(space_, T, A.ffn_xr, A.f, no_shift_, w.ffn_time_mix_r);
-  matmul_forward(space_, A.ffn_k, A.ffn_xk, w.ffn_key);
+  train_forward(A.ffn_k, A.ffn_xk, w.ffn_key, i, Q::ffn_key);
   squared_relu_forward(space_, A.ffn_k2, A.ffn_k);
-  matmul_forward(space_, A.ffn_v, A.ffn_k2, w.ffn_value);
-  matmul_forward(space_, A.ffn_r, A.ffn_xr, w.ffn_receptance);
+  train_forward(A.ffn_v, A.ffn_k2, w.ffn_value, i, Q::ffn_value);
+  train_forward(A.ffn_r, A.ffn_xr, w.ffn_receptance, i, Q::ffn_receptance);
   sigmoid_gate_forward(space_, s.d_out, A.ffn_gate, A.ffn_r, A.ffn_v);
   residual_add_forward(space_, residual_[i + 1], A.x_mid, s.d_out);
 }
@@ -229,6 +262,7 @@ void Model<v4, ExecSpace, Scalar>::layer_forward(int i, LayerActivationsV4<ExecS
 // residual passes it through and each branch's backward adds to it.
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::layer_backward(int i, LayerActivationsV4<ExecSpace, Scalar>& A) {
+  using Q = Int8WeightsV4<ExecSpace, Scalar>;
   const int T = shape_.ctx_len;
   const auto& w = weights_.blocks[i];
   auto& g = grads_.blocks[i];
@@ -242,13 +276,13 @@ void Model<v4, ExecSpace, Scalar>::layer_backward(int i, LayerActivationsV4<Exec
   zero(s.d_v);
   sigmoid_gate_backward(space_, s.d_r, s.d_v, dx, A.ffn_gate, A.ffn_v);
   zero(s.d_xr);
-  matmul_backward(space_, s.d_xr, g.ffn_receptance, s.d_r, A.ffn_xr, w.ffn_receptance);
+  train_backward(s.d_xr, g.ffn_receptance, s.d_r, A.ffn_xr, w.ffn_receptance, i, Q::ffn_receptance);
   zero(s.d_ffn_k2);
-  matmul_backward(space_, s.d_ffn_k2, g.ffn_value, s.d_v, A.ffn_k2, w.ffn_value);
+  train_backward(s.d_ffn_k2, g.ffn_value, s.d_v, A.ffn_k2, w.ffn_value, i, Q::ffn_value);
   zero(s.d_ffn_k);
   squared_relu_backward(space_, s.d_ffn_k, s.d_ffn_k2, A.ffn_k);
   zero(s.d_xk);
-  matmul_backward(space_, s.d_xk, g.ffn_key, s.d_ffn_k, A.ffn_xk, w.ffn_key);
+  train_backward(s.d_xk, g.ffn_key, s.d_ffn_k, A.ffn_xk, w.ffn_key, i, Q::ffn_key);
   zero(s.d_norm);
   time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.ffn_time_mix_k, s.d_xk, A.f, no_shift_, w.ffn_time_mix_k);
   time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.ffn_time_mix_r, s.d_xr, A.f, no_shift_, w.ffn_time_mix_r);
@@ -256,7 +290,7 @@ void Model<v4, ExecSpace, Scalar>::layer_backward(int i, LayerActivationsV4<Exec
 
   // attention: x_mid = x + (sigmoid(r) * wkv) Wo^T
   zero(s.d_gate_in);
-  matmul_backward(space_, s.d_gate_in, g.att_output, dx, A.att_gated, w.att_output);
+  train_backward(s.d_gate_in, g.att_output, dx, A.att_gated, w.att_output, i, Q::att_output);
   zero(s.d_r);
   zero(s.d_out);  // the gradient of the wkv output
   sigmoid_gate_backward(space_, s.d_r, s.d_out, s.d_gate_in, A.att_gate, A.wkv);
@@ -270,9 +304,9 @@ void Model<v4, ExecSpace, Scalar>::layer_backward(int i, LayerActivationsV4<Exec
   zero(s.d_xk);
   zero(s.d_xv);
   zero(s.d_xr);
-  matmul_backward(space_, s.d_xk, g.att_key, s.d_k, A.att_xk, w.att_key);
-  matmul_backward(space_, s.d_xv, g.att_value, s.d_v, A.att_xv, w.att_value);
-  matmul_backward(space_, s.d_xr, g.att_receptance, s.d_r, A.att_xr, w.att_receptance);
+  train_backward(s.d_xk, g.att_key, s.d_k, A.att_xk, w.att_key, i, Q::att_key);
+  train_backward(s.d_xv, g.att_value, s.d_v, A.att_xv, w.att_value, i, Q::att_value);
+  train_backward(s.d_xr, g.att_receptance, s.d_r, A.att_xr, w.att_receptance, i, Q::att_receptance);
   zero(s.d_norm);
   time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_k, s.d_xk, A.a, no_shift_, w.att_time_mix_k);
   time_mix_backward(space_, T, s.d_norm, no_shift_grad, g.att_time_mix_v, s.d_xv, A.a, no_shift_, w.att_time_mix_v);
@@ -314,12 +348,19 @@ double Model<v4, ExecSpace, Scalar>::forward(const TokenView& tokens, const Toke
   targets_ = targets;
   soft_levels_ = soft_levels;
   const auto& w = weights_;
+  // The bfloat16 copies follow the weights as they are now: refreshing them costs a pass over the
+  // matrices, against the products' B*T passes.
+  if (train_bf16_) {
+    const auto sources = linear_matrices(weights_, config_.n_layer, "train_bf16");
+    for (std::size_t m = 0; m < sources.size(); ++m)
+      convert_bfloat16<ExecSpace, Scalar>(space_, train_bf16_->matrices[m], sources[m].first);
+  }
   embed(emb_out_, tokens, positions);
   layer_norm_forward(space_, residual_[0], ln0_mean_, ln0_rstd_, emb_out_, w.ln0_weight, w.ln0_bias);
   for (int i = 0; i < config_.n_layer; ++i) layer_forward(i, activations(i));
   layer_norm_forward(space_, head_in_, ln_out_mean_, ln_out_rstd_, residual_[config_.n_layer], w.ln_out_weight,
                      w.ln_out_bias);
-  matmul_forward(space_, logits_, head_in_, w.head);
+  train_forward(logits_, head_in_, w.head, config_.n_layer, 0);
   if (soft_levels_.extent(0) != 0)
     cross_entropy_soft_forward(space_, row_loss_, row_lse_, logits_, targets, soft_levels_, image_token_offset);
   else
@@ -342,7 +383,7 @@ void Model<v4, ExecSpace, Scalar>::backward(double l2wrap) {
   else
     cross_entropy_backward(space_, logits_, logits_, row_lse_, targets_, Scalar(1.0 / N), Scalar(l2wrap / N));
   Kokkos::deep_copy(space_, s.d_logits_in, Scalar(0));
-  matmul_backward(space_, s.d_logits_in, g.head, logits_, head_in_, w.head);
+  train_backward(s.d_logits_in, g.head, logits_, head_in_, w.head, config_.n_layer, 0);
   Kokkos::deep_copy(space_, residual_grad_, Scalar(0));
   layer_norm_backward(space_, residual_grad_, g.ln_out_weight, g.ln_out_bias, s.d_logits_in,
                       residual_[config_.n_layer], w.ln_out_weight, ln_out_mean_, ln_out_rstd_);
@@ -473,12 +514,29 @@ void Model<v4, ExecSpace, Scalar>::linear(const Matrix<ExecSpace, Scalar>& y, co
 }
 
 template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::train_forward(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
+                                                 const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
+  if (!train_bf16_) return matmul_forward(space_, y, x, W);
+  const std::size_t matrix = std::size_t(layer) * Int8WeightsV4<ExecSpace, Scalar>::per_layer + index;
+  matmul_forward_bf16(space_, y, x, train_bf16_->matrices[matrix], train_bf16_->work);
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v4, ExecSpace, Scalar>::train_backward(const Matrix<ExecSpace, Scalar>& dx, const Matrix<ExecSpace, Scalar>& dW,
+                                                  const Matrix<ExecSpace, Scalar>& dy, const Matrix<ExecSpace, Scalar>& x,
+                                                  const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
+  if (!train_bf16_) return matmul_backward(space_, dx, dW, dy, x, W);
+  const std::size_t matrix = std::size_t(layer) * Int8WeightsV4<ExecSpace, Scalar>::per_layer + index;
+  matmul_backward_bf16(space_, dx, dW, dy, x, train_bf16_->matrices[matrix], train_bf16_->work);
+}
+
+template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::quantize_int8() {
   if (bf16_)
     throw std::logic_error("Model::quantize_int8: the model has bfloat16 weights (int8 and bfloat16 exclude each "
                            "other)");
   using Q = Int8WeightsV4<ExecSpace, Scalar>;
-  const auto sources = rnn_matrices(weights_, config_.n_layer, "int8");
+  const auto sources = linear_matrices(weights_, config_.n_layer, "int8");
   std::size_t total = 0;
   for (const auto& [W, label] : sources) total += padded_elements<std::int8_t>(W.size());
   auto q = std::make_unique<Q>();
@@ -498,17 +556,11 @@ void Model<v4, ExecSpace, Scalar>::use_bfloat16_weights() {
   if (int8_)
     throw std::logic_error("Model::use_bfloat16_weights: the model has int8 weights (int8 and bfloat16 exclude "
                            "each other)");
-  const auto sources = rnn_matrices(weights_, config_.n_layer, "bf16");
-  std::size_t total = 0;
-  for (const auto& [W, label] : sources) total += padded_elements<std::uint16_t>(W.size());
+  const auto sources = linear_matrices(weights_, config_.n_layer, "bf16");
   auto copies = std::make_unique<BFloat16WeightsV4<ExecSpace, Scalar>>();
-  copies->storage = allocate_with_huge_pages<decltype(copies->storage)>("bf16.storage", total);
-  std::size_t offset = 0;
-  for (const auto& [W, label] : sources) {
-    copies->matrices.emplace_back(copies->storage.data() + offset, int(W.extent(0)), int(W.extent(1)));
-    convert_bfloat16<ExecSpace, Scalar>(space_, copies->matrices.back(), W);
-    offset += padded_elements<std::uint16_t>(W.size());
-  }
+  allocate_bfloat16_copies(sources, "bf16.storage", copies->storage, copies->matrices);
+  for (std::size_t m = 0; m < sources.size(); ++m)
+    convert_bfloat16<ExecSpace, Scalar>(space_, copies->matrices[m], sources[m].first);
   space_.fence();
   bf16_ = std::move(copies);
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # rwkv-train's checkpoints from the command line: a run stopped and resumed gives bit for bit the
-# losses and the final file of an uninterrupted run (also from bfloat16 weights), --keep-last,
-# --save-dtype files that h5py reads back as the rounded values, rwkv-info and its --check,
-# rwkv-export's inference files, and one clear error with a non-zero exit for each bad resume or file
-# and for each floating option that is not a finite number.
+# losses and the final file of an uninterrupted run (also from bfloat16 weights, and with
+# --precision bf16), --keep-last, --save-dtype files that h5py reads back as the rounded values,
+# rwkv-info and its --check, rwkv-export's inference files, and one clear error with a non-zero
+# exit for each bad resume or file and for each floating option that is not a finite number.
 #   checkpoint.sh RWKV_TRAIN RWKV_INFO RWKV_EXPORT WORK_DIR
 set -u
 train=$1 info=$2 export=$3 work=$4
@@ -40,6 +40,22 @@ for name in a['train/exp_avg']:
         assert np.array_equal(a[moment + name][()], b[moment + name][()]), moment + name
 assert b.attrs['weight_dtype'] == 'bfloat16' and b['train'].attrs['step'] == 8
 "
+# --precision bf16: the products in bfloat16, float32 master weights in the checkpoint; a bf16 run
+# stopped and resumed with --precision bf16 equals an uninterrupted one bit for bit.
+check "8 steps with bf16 products" "$train" "${run[@]}" --steps 8 --precision bf16 --save bf16.h5
+check "the same bf16 run stopped after step 4 and resumed" bash -c "'$train' ${run[*]} --steps 8 --stop-at 4 \
+  --precision bf16 --save bf16-half.h5 && '$train' --resume bf16-half.h5 --precision bf16 --threads 2"
+check "bf16 run: losses bit for bit equal after the resume" cmp <(losses bf16.h5.jsonl) <(losses bf16-half.h5.jsonl)
+check "bf16 run: checkpoints equal (h5diff)" h5diff bf16.h5 bf16-half.h5
+check "bf16 run: float32 weights, losses other than the fp32 run's" $python -c "
+import h5py, json
+f = h5py.File('bf16.h5', 'r')
+assert f['emb.weight'].dtype == 'float32' and f.attrs['weight_dtype'] in ('float32', b'float32')
+loss = lambda path: [json.loads(l)['loss'] for l in open(path) if '\"loss\"' in l]
+assert loss('bf16.h5.jsonl') != loss('straight.h5.jsonl')
+"
+fails_with "--precision must be fp32 or bf16, got 'fp16'" "$train" --data corpus.txt --steps 1 --precision fp16 \
+  --save refused.h5
 check "a run extended with --steps 10" "$train" --data corpus.txt --resume straight.h5 --steps 10 --save longer.h5 --threads 2
 check "rwkv-info reports step 10 of 10" grep -q "step 10 of 10" <("$info" longer.h5)
 

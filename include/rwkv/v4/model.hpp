@@ -7,6 +7,10 @@
 //   logits = ln_out(x) head^T, loss = mean cross-entropy.
 // The forward keeps what the backward needs (per layer, or only the layer inputs when
 // `recompute` is set: the backward then runs each layer's forward again, gradient checkpointing).
+// With shape.precision bf16, forward and backward multiply by bfloat16 copies of the matrices,
+// refreshed from the float weights at every forward (so after every optimizer step, load or
+// initialization), with the activations rounded to bfloat16 (kernels/gemm_bf16.hpp); weights()
+// stay the master weights, in Scalar, and are what checkpoints hold.
 // RNN mode (infer, step) runs the same math from and into an RnnState, T tokens of S sequences in
 // one pass: T = 1 is the token-by-token step, T > 1 a parallel prefill.
 // Image models (config.image_positions) add the 2D position channels of image tokens
@@ -39,6 +43,8 @@ template <class ExecSpace, class Scalar>
 struct Int8WeightsV4;
 template <class ExecSpace, class Scalar>
 struct BFloat16WeightsV4;
+template <class ExecSpace, class Scalar>
+struct TrainingBFloat16V4;
 
 template <class ExecSpace, class Scalar>
 class Model<v4, ExecSpace, Scalar> {
@@ -120,6 +126,13 @@ class Model<v4, ExecSpace, Scalar> {
   // Int8WeightsV4's order).
   void linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
               const Matrix<ExecSpace, Scalar>& W, int layer, int index);
+  // The training products y = x W^T and dx += dy W, dW += dy^T x, on W's bfloat16 copy when the
+  // shape's precision is bf16 (layer, index: the matrix in Int8WeightsV4's order).
+  void train_forward(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
+                     const Matrix<ExecSpace, Scalar>& W, int layer, int index);
+  void train_backward(const Matrix<ExecSpace, Scalar>& dx, const Matrix<ExecSpace, Scalar>& dW,
+                      const Matrix<ExecSpace, Scalar>& dy, const Matrix<ExecSpace, Scalar>& x,
+                      const Matrix<ExecSpace, Scalar>& W, int layer, int index);
   void require_training(const char* what) const;
   // x = emb[tokens] (+ the position channels where the config asks for them and positions are given).
   void embed(const Matrix<ExecSpace, Scalar>& x, const TokenView& tokens, const PositionView& positions);
@@ -147,6 +160,7 @@ class Model<v4, ExecSpace, Scalar> {
   std::unique_ptr<InferenceV4<ExecSpace, Scalar>> inference_;  // RNN-mode buffers, sized on use
   std::unique_ptr<Int8WeightsV4<ExecSpace, Scalar>> int8_;      // after quantize_int8()
   std::unique_ptr<BFloat16WeightsV4<ExecSpace, Scalar>> bf16_;  // after use_bfloat16_weights()
+  std::unique_ptr<TrainingBFloat16V4<ExecSpace, Scalar>> train_bf16_;  // precision bf16
 };
 
 #define RWKV_MODEL_V4_EXTERN(SPACE, SCALAR) extern template class Model<v4, SPACE, SCALAR>;

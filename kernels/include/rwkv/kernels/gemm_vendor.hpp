@@ -7,9 +7,13 @@
 // runtime Kokkos::OpenMP uses (libgomp), so they share its threads instead of starting their own.
 // CUDA: cuBLAS on the space's stream. HIP and other spaces use the portable kernel (gemm.hpp).
 // Callers handle empty products (gemm.hpp does): M, N and K are at least 1 here.
+// The bfloat16 products (A and B as bfloat16 bit patterns, core/bfloat16.hpp; C and the sums in
+// float) behind gemm_bf16.hpp: oneDNN's matmul on the host, cuBLAS's GemmEx on CUDA.
 #pragma once
 
 #include <Kokkos_Core.hpp>
+
+#include <cstdint>
 
 namespace rwkv {
 
@@ -32,11 +36,21 @@ struct GemmShape {
 void host_gemm(HostGemm backend, const GemmShape& shape, const float* A, const float* B, float beta, float* C);
 void host_gemm(HostGemm backend, const GemmShape& shape, const double* A, const double* B, double beta, double* C);
 
+// Whether host_gemm_bf16 runs here: a build with oneDNN on a CPU with AVX-512 BF16 (without it
+// oneDNN 2.6 would multiply bfloat16 on a reference loop far slower than float).
+bool host_gemm_bf16_available();
+// C = op(A) op(B) + beta C on bfloat16 A and B; throws std::invalid_argument where
+// host_gemm_bf16_available() is false, std::runtime_error if oneDNN fails.
+void host_gemm_bf16(const GemmShape& shape, const std::uint16_t* A, const std::uint16_t* B, float beta, float* C);
+
 #if defined(KOKKOS_ENABLE_CUDA)
 // Asynchronous on the space's stream; throws std::runtime_error if cuBLAS refuses the call.
 void cuda_gemm(const Kokkos::Cuda& space, const GemmShape& shape, const float* A, const float* B, float beta, float* C);
 void cuda_gemm(const Kokkos::Cuda& space, const GemmShape& shape, const double* A, const double* B, double beta,
                double* C);
+// bfloat16 A and B, float C, sums in float (cublasGemmEx, CUBLAS_COMPUTE_32F).
+void cuda_gemm_bf16(const Kokkos::Cuda& space, const GemmShape& shape, const std::uint16_t* A, const std::uint16_t* B,
+                    float beta, float* C);
 #endif
 
 }  // namespace rwkv
