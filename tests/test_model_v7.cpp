@@ -14,6 +14,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -116,6 +117,32 @@ T read_attribute(hid_t file, const char* name) {
   return value;
 }
 
+ModelConfig reference_config(hid_t file) {
+  ModelConfig config;
+  config.n_layer = int(read_attribute<long long>(file, "n_layer"));
+  config.n_embd = int(read_attribute<long long>(file, "n_embd"));
+  config.vocab_size = int(read_attribute<long long>(file, "vocab_size"));
+  config.head_size = int(read_attribute<long long>(file, "head_size"));
+  config.rank_w = int(read_attribute<long long>(file, "rank_w"));
+  config.rank_a = int(read_attribute<long long>(file, "rank_a"));
+  config.rank_v = int(read_attribute<long long>(file, "rank_v"));
+  config.rank_g = int(read_attribute<long long>(file, "rank_g"));
+  config.ln_x_eps = read_attribute<double>(file, "ln_x_eps");
+  return config;
+}
+
+// The weights by their state_dict names: every tensor of the model must be in the file.
+template <class ModelT>
+void load_reference_weights(hid_t file, ModelT& model) {
+  auto host = Kokkos::create_mirror_view(model.weights().flat);
+  for (const TensorSpec& s : model.specs()) {
+    const auto values = read_doubles(file, s.name);
+    REQUIRE(values.size() == s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) host(s.offset + i) = values[i];
+  }
+  Kokkos::deep_copy(model.weights().flat, host);
+}
+
 // Counts entries of `got` (a host view over the flat layout, at spec s) off the reference.
 template <class HostView>
 int mismatches(const HostView& got, const TensorSpec& s, const std::vector<double>& want, double rtol, double atol) {
@@ -134,26 +161,10 @@ TEMPLATE_LIST_TEST_CASE("RWKV-7 logits, loss, every gradient and three AdamW ste
   using Space = TestType;
   const hid_t file = H5Fopen(reference_file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   REQUIRE(file >= 0);
-  ModelConfig config;
-  config.n_layer = int(read_attribute<long long>(file, "n_layer"));
-  config.n_embd = int(read_attribute<long long>(file, "n_embd"));
-  config.vocab_size = int(read_attribute<long long>(file, "vocab_size"));
-  config.head_size = int(read_attribute<long long>(file, "head_size"));
-  config.rank_w = int(read_attribute<long long>(file, "rank_w"));
-  config.rank_a = int(read_attribute<long long>(file, "rank_a"));
-  config.rank_v = int(read_attribute<long long>(file, "rank_v"));
-  config.rank_g = int(read_attribute<long long>(file, "rank_g"));
-  config.ln_x_eps = read_attribute<double>(file, "ln_x_eps");
+  const ModelConfig config = reference_config(file);
   const int T = int(read_attribute<long long>(file, "ctx_len")), B = int(read_attribute<long long>(file, "batch"));
   Model<v7, Space, double> model(config, TrainingShape{B, T, false});
-  // The weights by their state_dict names: every tensor of the model must be in the file.
-  auto host = Kokkos::create_mirror_view(model.weights().flat);
-  for (const TensorSpec& s : model.specs()) {
-    const auto values = read_doubles(file, s.name);
-    REQUIRE(values.size() == s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) host(s.offset + i) = values[i];
-  }
-  Kokkos::deep_copy(model.weights().flat, host);
+  load_reference_weights(file, model);
   const auto tok = device_tokens<Space>(read_ints(file, "tokens"), "tokens");
   const auto tgt = device_tokens<Space>(read_ints(file, "targets"), "targets");
 
@@ -198,5 +209,106 @@ TEMPLATE_LIST_TEST_CASE("RWKV-7 logits, loss, every gradient and three AdamW ste
   for (const TensorSpec& s : model.specs())
     bad += mismatches(weights, s, read_doubles(file, "after_adamw/" + s.name), 1e-9, 1e-12);
   CHECK(bad == 0);
+  H5Fclose(file);
+}
+
+namespace {
+
+// Entries of `got` (any view, copied to the host) off `want` in memory order.
+template <class View>
+int mismatches(const View& got, const std::vector<double>& want, double rtol, double atol) {
+  const auto g = as_doubles(to_host(got));
+  REQUIRE(g.size() == want.size());
+  int bad = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) bad += !close(g[i], want[i], rtol, atol);
+  return bad;
+}
+
+// The state against the reference's rnn/state group ([L, B, ...] per part).
+template <class State>
+void check_state(hid_t file, const State& state) {
+  const auto att = read_doubles(file, "rnn/state/att_x_prev"), ffn = read_doubles(file, "rnn/state/ffn_x_prev");
+  const auto wkv = read_doubles(file, "rnn/state/wkv");
+  const int L = state.layers();
+  const std::size_t shift = att.size() / L, wkv_size = wkv.size() / L;
+  for (int l = 0; l < L; ++l) {
+    CAPTURE(l);
+    const auto part = [l](const std::vector<double>& all, std::size_t n) {
+      return std::vector<double>(all.begin() + l * n, all.begin() + (l + 1) * n);
+    };
+    CHECK(mismatches(state.att_shift(l), part(att, shift), 1e-10, 1e-12) == 0);
+    CHECK(mismatches(state.ffn_shift(l), part(ffn, shift), 1e-10, 1e-12) == 0);
+    CHECK(mismatches(state.wkv(l), part(wkv, wkv_size), 1e-10, 1e-12) == 0);
+  }
+}
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("RWKV-7 RNN mode matches the PyTorch reference's token-by-token run and parallel mode",
+                        "[v7][reference][rnn]", Spaces) {
+  using Space = TestType;
+  const hid_t file = H5Fopen(reference_file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const int T = int(read_attribute<long long>(file, "ctx_len")), B = int(read_attribute<long long>(file, "batch"));
+  Model<v7, Space, double> model(reference_config(file), TrainingShape{B, T, false});
+  load_reference_weights(file, model);
+  const auto tokens = read_ints(file, "tokens");
+  const auto want = read_doubles(file, "rnn/logits");  // [B, T, V]
+  const int V = model.config().vocab_size;
+
+  // The whole sequences in one pass, every position's logits, and parallel mode's.
+  auto state = model.new_state(B);
+  const auto all = model.infer(device_tokens<Space>(tokens, "tokens"), T, state, true);
+  CHECK(mismatches(all, want, 1e-10, 1e-12) == 0);
+  check_state(file, state);
+  model.forward(device_tokens<Space>(tokens, "tokens"), device_tokens<Space>(read_ints(file, "targets"), "targets"));
+  CHECK(relative_difference(model.logits(), all) < 1e-13);
+
+  // Token by token from a fresh state, B slots at once; then in two chunks of unequal length.
+  for (const int chunk : {1, 7}) {
+    CAPTURE(chunk);
+    auto steps = model.new_state(B);
+    int bad = 0;
+    for (int t0 = 0; t0 < T; t0 += chunk) {
+      const int n = std::min(chunk, T - t0);
+      std::vector<int> part;
+      for (int b = 0; b < B; ++b)
+        for (int t = t0; t < t0 + n; ++t) part.push_back(tokens[b * T + t]);
+      const auto logits = to_host(model.infer(device_tokens<Space>(part, "part"), n, steps));
+      for (int b = 0; b < B; ++b)
+        for (int v = 0; v < V; ++v)
+          bad += !close(logits(b, v), want[(std::size_t(b) * T + t0 + n - 1) * V + v], 1e-10, 1e-12);
+    }
+    CHECK(bad == 0);
+    check_state(file, steps);
+  }
+
+  // copy_slot and reset move and clear one slot, every part of it.
+  const auto slot_of = [&](const auto& st, int slot) {
+    std::vector<double> all;
+    for (int l = 0; l < st.layers(); ++l)
+      for (const auto& part : {as_doubles(to_host(st.att_shift(l))), as_doubles(to_host(st.ffn_shift(l))),
+                               as_doubles(to_host(st.wkv(l)))}) {
+        const std::size_t n = part.size() / B;
+        all.insert(all.end(), part.begin() + slot * n, part.begin() + (slot + 1) * n);
+      }
+    return all;
+  };
+  const auto slot0 = slot_of(state, 0), slot1 = slot_of(state, 1), empty = slot_of(model.new_state(B), 0);
+  auto copy = model.new_state(B);
+  copy.copy_slot(model.space(), 0, state, 1);
+  state.reset(model.space(), 1);
+  CHECK(slot_of(copy, 0) == slot1);
+  CHECK(slot_of(copy, 1) == empty);
+  CHECK(slot_of(state, 0) == slot0);
+  CHECK(slot_of(state, 1) == empty);
+  CHECK(slot1 != empty);
+
+  // step() on one slot: the first sequence.
+  auto one = model.new_state(1);
+  Matrix<Space, double> last;
+  for (int t = 0; t < T; ++t) last = model.step(tokens[t], one);
+  std::vector<double> want_last(want.begin() + (T - 1) * V, want.begin() + T * V);
+  CHECK(mismatches(last, want_last, 1e-10, 1e-12) == 0);
   H5Fclose(file);
 }

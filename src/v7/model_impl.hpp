@@ -14,6 +14,7 @@
 #include <rwkv/kernels/ln_x7.hpp>
 #include <rwkv/kernels/lora7.hpp>
 #include <rwkv/kernels/lora_matmul.hpp>
+#include <rwkv/kernels/time_mix.hpp>
 #include <rwkv/kernels/token_shift7.hpp>
 #include <rwkv/kernels/value_residual7.hpp>
 #include <rwkv/kernels/wkv7.hpp>
@@ -61,13 +62,15 @@ struct LayerActivationsV7 {
   M f;  V f_mean, f_rstd;
   M ffn_xk, ffn_k, ffn_k2;  // [B*T, C], [B*T, F], [B*T, F]: x_k, x_k Wk^T, relu(.)^2
 
-  LayerActivationsV7(int B, int T, int C, int F, int H, int N, const Lora7Ranks& D)
+  // keep_wkv_states: allocate what wkv7's backward needs (training); RNN mode keeps none.
+  LayerActivationsV7(int B, int T, int C, int F, int H, int N, const Lora7Ranks& D, bool keep_wkv_states)
       : a(m("a", B * T, C)), a_mean("a_mean", B * T), a_rstd("a_rstd", B * T), r(m("r", B * T, C)),
         k(m("k", B * T, C)), v(m("v", B * T, C)), h_w(m("h_w", B * T, D.w)), z(m("z", B * T, C)),
         h_a(m("h_a", B * T, D.a)), iclr(m("iclr", B * T, C)), h_v(m("h_v", B * T, D.v)), p_v(m("p_v", B * T, C)),
         v_mixed(m("v_mixed", B * T, C)), h_g(m("h_g", B * T, D.g)), g(m("g", B * T, C)), k_out(m("k_out", B * T, C)),
         alpha(m("alpha", B * T, C)), beta(m("beta", B * T, C)), k_norm(m("k_norm", B * T, H)), y(m("y", B * T, C)),
-        wkv_saved("wkv_saved", B, T, H, N), u(m("u", B * T, C)), ln_x_mean(m("ln_x_mean", B * T, H)),
+        wkv_saved(keep_wkv_states ? Wkv7Saved<ExecSpace, Scalar>("wkv_saved", B, T, H, N) : Wkv7Saved<ExecSpace, Scalar>()),
+        u(m("u", B * T, C)), ln_x_mean(m("ln_x_mean", B * T, H)),
         ln_x_rstd(m("ln_x_rstd", B * T, H)), x_mid(m("x_mid", B * T, C)), f(m("f", B * T, C)),
         f_mean("f_mean", B * T), f_rstd("f_rstd", B * T), ffn_xk(m("ffn_xk", B * T, C)),
         ffn_k(m("ffn_k", B * T, F)), ffn_k2(m("ffn_k2", B * T, F)) {
@@ -110,6 +113,39 @@ struct ScratchV7 {
   }
 };
 
+// What one layer's pass reads and writes besides its activations. Training: the residual stream
+// from layer to layer, fresh sequences (empty shifts, a zeroed wkv state) and the states wkv7's
+// backward needs; RNN mode: x in place, and the state's shifts and wkv state, which it advances.
+template <class ExecSpace, class Scalar>
+struct LayerIoV7 {
+  Matrix<ExecSpace, Scalar> x_in, x_out, v_first, branch;
+  Matrix<ExecSpace, Scalar> att_shift, ffn_shift;  // [S, C], or empty for zeros
+  Wkv7State<ExecSpace, Scalar> wkv_state;
+  Wkv7Saved<ExecSpace, Scalar> wkv_saved;  // empty: save nothing
+};
+
+// RNN-mode buffers for S slots of T tokens.
+template <class ExecSpace, class Scalar>
+struct InferenceV7 {
+  using M = Matrix<ExecSpace, Scalar>;
+  using V = Vector<ExecSpace, Scalar>;
+  int slots, T;
+  LayerActivationsV7<ExecSpace, Scalar> layer;  // reused by every layer
+  M emb, x, v_first, branch;                    // [S*T, C]
+  V mean, rstd;                                 // [S*T]
+  M last, last_norm, logits;                    // [S, C], [S, C], [S, V]
+  V last_mean, last_rstd;                       // [S]
+  M all_logits;  // [S*T, V], allocated when every position's logits are asked for
+
+  InferenceV7(int S, int T_, const ModelConfig& c)
+      : slots(S), T(T_),
+        layer(S, T_, c.n_embd, c.ffn(), c.n_embd / c.head_size, c.head_size, lora7_ranks(c), false),
+        emb("infer_emb", S * T_, c.n_embd), x("infer_x", S * T_, c.n_embd), v_first("infer_v_first", S * T_, c.n_embd),
+        branch("infer_branch", S * T_, c.n_embd), mean("infer_mean", S * T_), rstd("infer_rstd", S * T_),
+        last("infer_last", S, c.n_embd), last_norm("infer_last_norm", S, c.n_embd),
+        logits("infer_logits", S, c.vocab_size), last_mean("infer_last_mean", S), last_rstd("infer_last_rstd", S) {}
+};
+
 template <class ExecSpace, class Scalar>
 Model<v7, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space)
     : config_(config_for_arch(config, v7::name)), shape_(shape), space_(space), specs_(tensor_specs(v7{}, config_)),
@@ -134,7 +170,7 @@ Model<v7, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingSha
   v_first_grad_ = Matrix<ExecSpace, Scalar>("v_first_grad", rows, C);
   const int kept = shape.recompute ? 1 : config_.n_layer;
   for (int i = 0; i < kept; ++i)
-    layers_.push_back(std::make_unique<LayerActivationsV7<ExecSpace, Scalar>>(B, T, C, F, H, N, ranks));
+    layers_.push_back(std::make_unique<LayerActivationsV7<ExecSpace, Scalar>>(B, T, C, F, H, N, ranks, true));
   head_in_ = Matrix<ExecSpace, Scalar>("head_in", rows, C);
   ln_out_mean_ = Vector<ExecSpace, Scalar>("ln_out_mean", rows);
   ln_out_rstd_ = Vector<ExecSpace, Scalar>("ln_out_rstd", rows);

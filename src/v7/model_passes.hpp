@@ -53,17 +53,27 @@ LnX7Inputs<ExecSpace, Scalar> ln_x_inputs(int layer, const LayerActivationsV7<Ex
 
 template <class ExecSpace, class Scalar>
 void Model<v7, ExecSpace, Scalar>::layer_forward(int i, LayerActivationsV7<ExecSpace, Scalar>& A) {
-  using namespace model_v7_detail;
-  using M = Matrix<ExecSpace, Scalar>;
-  using Vec = Vector<ExecSpace, Scalar>;
-  const int T = shape_.ctx_len, N = config_.head_size;
-  const auto& w = weights_.blocks[i];
-  const auto& x = residual_[i];
   auto& s = *scratch_;
-  const M fresh_sequence;  // an empty shift state: token shifts of zeros
+  Kokkos::deep_copy(space_, s.wkv_state, wkv7_state_t<Scalar>(0));
+  layer_pass(i, shape_.ctx_len, A,
+             {residual_[i], residual_[i + 1], v_first_, s.branch, {}, {}, s.wkv_state, A.wkv_saved});
+}
+
+// One layer on io.x_in, T tokens a sequence, into A and io.x_out; the token shifts read io's shift
+// states before last_token() replaces them (when there are any).
+template <class ExecSpace, class Scalar>
+void Model<v7, ExecSpace, Scalar>::layer_pass(int i, int T, LayerActivationsV7<ExecSpace, Scalar>& A,
+                                              const LayerIoV7<ExecSpace, Scalar>& io) {
+  using namespace model_v7_detail;
+  using Vec = Vector<ExecSpace, Scalar>;
+  const int N = config_.head_size;
+  const auto& w = weights_.blocks[i];
+  const auto& x = io.x_in;
+  const bool carried = io.att_shift.extent(0) > 0;
   // time mix
   layer_norm_forward(space_, A.a, A.a_mean, A.a_rstd, x, w.ln1_weight, w.ln1_bias);
-  token_shift7_forward<time_mix7_lerps>(space_, T, A.xc, A.a, fresh_sequence, const_lerp_vectors(w));
+  token_shift7_forward<time_mix7_lerps>(space_, T, A.xc, A.a, io.att_shift, const_lerp_vectors(w));
+  if (carried) last_token(space_, T, io.att_shift, A.a);
   matmul_forward(space_, A.r, A.xc[lerp7_r], w.att_receptance);
   matmul_forward(space_, A.k, A.xc[lerp7_k], w.att_key);
   matmul_forward(space_, A.v, A.xc[lerp7_v], w.att_value);
@@ -75,31 +85,31 @@ void Model<v7, ExecSpace, Scalar>::layer_forward(int i, LayerActivationsV7<ExecS
   lora_matmul_forward(space_, A.iclr, A.h_a, w.att_a.up);
   lora7_forward(space_, Lora7Activation::sigmoid, A.iclr, A.iclr, w.att_a.bias);
   if (i == 0) {
-    Kokkos::deep_copy(space_, v_first_, A.v);
+    Kokkos::deep_copy(space_, io.v_first, A.v);
   } else {
     lora_matmul_forward(space_, A.h_v, A.xc[lerp7_v], w.att_v.down);
     lora_matmul_forward(space_, A.p_v, A.h_v, w.att_v.up);
-    value_residual7_forward(space_, A.v_mixed, A.v, v_first_, A.p_v, w.att_v.bias);
+    value_residual7_forward(space_, A.v_mixed, A.v, io.v_first, A.p_v, w.att_v.bias);
   }
   lora_matmul_forward(space_, A.h_g, A.xc[lerp7_g], w.att_g.down);
   lora7_forward(space_, Lora7Activation::sigmoid, A.h_g, A.h_g, Vec());
   lora_matmul_forward(space_, A.g, A.h_g, w.att_g.up);
   key7_forward(space_, N, A.k_out, A.alpha, A.beta, A.k_norm, A.k, A.iclr, w.att_k_k, w.att_k_a);
-  Kokkos::deep_copy(space_, s.wkv_state, wkv7_state_t<Scalar>(0));
   with_head_size(N, [&](auto n) {
-    wkv7_forward<decltype(n)::value>(space_, T, A.y, s.wkv_state, A.wkv_saved, wkv_inputs(i, A));
+    wkv7_forward<decltype(n)::value>(space_, T, A.y, io.wkv_state, io.wkv_saved, wkv_inputs(i, A));
   });
   ln_x7_forward(space_, N, A.u, A.ln_x_mean, A.ln_x_rstd, ln_x_inputs(i, A, w), Scalar(config_.ln_x_eps));
-  matmul_forward(space_, s.branch, A.u, w.att_output);
-  residual_add_forward(space_, A.x_mid, x, s.branch);
+  matmul_forward(space_, io.branch, A.u, w.att_output);
+  residual_add_forward(space_, A.x_mid, x, io.branch);
   // channel mix
   layer_norm_forward(space_, A.f, A.f_mean, A.f_rstd, A.x_mid, w.ln2_weight, w.ln2_bias);
-  token_shift7_forward<1>(space_, T, Matrices<1, ExecSpace, Scalar>{A.ffn_xk}, A.f, fresh_sequence,
+  token_shift7_forward<1>(space_, T, Matrices<1, ExecSpace, Scalar>{A.ffn_xk}, A.f, io.ffn_shift,
                           ConstVectors<1, ExecSpace, Scalar>{w.ffn_x_k});
+  if (carried) last_token(space_, T, io.ffn_shift, A.f);
   matmul_forward(space_, A.ffn_k, A.ffn_xk, w.ffn_key);
   squared_relu_forward(space_, A.ffn_k2, A.ffn_k);
-  matmul_forward(space_, s.branch, A.ffn_k2, w.ffn_value);
-  residual_add_forward(space_, residual_[i + 1], A.x_mid, s.branch);
+  matmul_forward(space_, io.branch, A.ffn_k2, w.ffn_value);
+  residual_add_forward(space_, io.x_out, A.x_mid, io.branch);
 }
 
 // residual_grad_ holds the gradient of layer i's output on entry and of its input on exit: the
@@ -197,8 +207,9 @@ void Model<v7, ExecSpace, Scalar>::time_mix_backward(int i, LayerActivationsV7<E
   matmul_backward(space_, s.d_xc[lerp7_k], g.att_key, s.d_k, A.xc[lerp7_k], w.att_key);
   matmul_backward(space_, s.d_xc[lerp7_v], g.att_value, d_v, A.xc[lerp7_v], w.att_value);
   zero(s.d_norm);
-  token_shift7_backward<time_mix7_lerps>(space_, T, s.d_norm, fresh_sequence, lerp_vectors(g), as_const<ExecSpace, Scalar>(s.d_xc), A.a,
-                                         fresh_sequence, const_lerp_vectors(w));
+  token_shift7_backward<time_mix7_lerps>(space_, T, s.d_norm, fresh_sequence, lerp_vectors(g),
+                                         as_const<ExecSpace, Scalar>(s.d_xc), A.a, fresh_sequence,
+                                         const_lerp_vectors(w));
   layer_norm_backward(space_, dx, g.ln1_weight, g.ln1_bias, s.d_norm, residual_[i], w.ln1_weight, A.a_mean, A.a_rstd);
 }
 
@@ -245,6 +256,55 @@ void Model<v7, ExecSpace, Scalar>::backward(double l2wrap) {
   layer_norm_backward(space_, s.d_norm, g.ln0_weight, g.ln0_bias, residual_grad_, emb_out_, w.ln0_weight, ln0_mean_,
                       ln0_rstd_);
   embedding_backward(space_, g.emb, s.d_norm, tokens_);
+}
+
+template <class ExecSpace, class Scalar>
+Matrix<ExecSpace, Scalar> Model<v7, ExecSpace, Scalar>::infer(const TokenView& tokens, int T, const State& state,
+                                                              bool all_positions) {
+  const int S = state.slots(), rows = S * T;
+  if (state.layers() != config_.n_layer || state.n_embd() != config_.n_embd || state.head_size() != config_.head_size)
+    throw std::invalid_argument("Model::infer: state of " + std::to_string(state.layers()) + " layers x " +
+                                std::to_string(state.n_embd()) + " channels in heads of " +
+                                std::to_string(state.head_size()) + " for a model of " +
+                                std::to_string(config_.n_layer) + " x " + std::to_string(config_.n_embd) +
+                                " in heads of " + std::to_string(config_.head_size));
+  if (T < 1 || int(tokens.extent(0)) != rows)
+    throw std::invalid_argument("Model::infer: " + std::to_string(tokens.extent(0)) + " tokens for " +
+                                std::to_string(S) + " slots x T = " + std::to_string(T));
+  if (!inference_ || inference_->slots != S || inference_->T != T)
+    inference_ = std::make_unique<InferenceV7<ExecSpace, Scalar>>(S, T, config_);
+  auto& work = *inference_;
+  const auto& w = weights_;
+  embedding_forward(space_, work.emb, tokens, w.emb);
+  layer_norm_forward(space_, work.x, work.mean, work.rstd, work.emb, w.ln0_weight, w.ln0_bias);
+  for (int i = 0; i < config_.n_layer; ++i)
+    layer_pass(i, T, work.layer,
+               {work.x, work.x, work.v_first, work.branch, state.att_shift(i), state.ffn_shift(i), state.wkv(i), {}});
+  if (all_positions) {
+    if (work.all_logits.extent(0) == 0)
+      work.all_logits = Matrix<ExecSpace, Scalar>("infer_all_logits", rows, config_.vocab_size);
+    layer_norm_forward(space_, work.emb, work.mean, work.rstd, work.x, w.ln_out_weight, w.ln_out_bias);
+    matmul_forward(space_, work.all_logits, work.emb, w.head);
+    return work.all_logits;
+  }
+  // Only each sequence's last token needs logits.
+  last_token(space_, T, work.last, work.x);
+  layer_norm_forward(space_, work.last_norm, work.last_mean, work.last_rstd, work.last, w.ln_out_weight,
+                     w.ln_out_bias);
+  matmul_forward(space_, work.logits, work.last_norm, w.head);
+  return work.logits;
+}
+
+template <class ExecSpace, class Scalar>
+Matrix<ExecSpace, Scalar> Model<v7, ExecSpace, Scalar>::step(int token, const State& state) {
+  if (state.slots() != 1)
+    throw std::invalid_argument("Model::step: a one-slot state is needed, not " + std::to_string(state.slots()));
+  if (token < 0 || token >= config_.vocab_size)
+    throw std::invalid_argument("Model::step: token " + std::to_string(token) + " outside the vocabulary of " +
+                                std::to_string(config_.vocab_size));
+  if (step_token_.extent(0) != 1) step_token_ = TokenView("step_token", 1);
+  Kokkos::deep_copy(space_, step_token_, token);
+  return infer(step_token_, 1, state);
 }
 
 }  // namespace rwkv

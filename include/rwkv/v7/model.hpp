@@ -12,14 +12,17 @@
 // Every sequence starts fresh: token shifts of zeros and a zero wkv state. The LoRA matrices are
 // used as stored, x w1 (kernels/lora_matmul.hpp). The forward keeps what the backward needs (per
 // layer, or only the layer inputs when `recompute` is set: the backward then runs each layer's
-// forward again). RNN mode (infer, step, a state) is not written yet, so v7 is not in
-// include/rwkv/arch.hpp's KnownVersions.
+// forward again). RNN mode (infer, step) runs the same layers from and into an RnnState7, T tokens
+// of S sequences in one pass: T = 1 is the token-by-token step, T > 1 a parallel prefill. Not yet
+// in include/rwkv/arch.hpp's KnownVersions: the interface every program instantiates also has
+// image positions, int8 and bfloat16 copies and state files, which v7 lacks so far.
 #pragma once
 
 #include <rwkv/config.hpp>
 #include <rwkv/core/instantiate.hpp>
 #include <rwkv/core/views.hpp>
 #include <rwkv/model.hpp>
+#include <rwkv/v7/state.hpp>
 #include <rwkv/v7/weights.hpp>
 
 #include <cstdint>
@@ -32,6 +35,10 @@ template <class ExecSpace, class Scalar>
 struct LayerActivationsV7;  // defined in src/v7/model_impl.hpp
 template <class ExecSpace, class Scalar>
 struct ScratchV7;
+template <class ExecSpace, class Scalar>
+struct LayerIoV7;
+template <class ExecSpace, class Scalar>
+struct InferenceV7;
 
 template <class ExecSpace, class Scalar>
 class Model<v7, ExecSpace, Scalar> {
@@ -40,6 +47,7 @@ class Model<v7, ExecSpace, Scalar> {
   using execution_space = ExecSpace;
   using scalar_type = Scalar;
   using TokenView = Kokkos::View<int*, typename ExecSpace::memory_space>;
+  using State = RnnState7<ExecSpace, Scalar>;
 
   // config.arch may be empty or "rwkv-7"; the model's config() names its version either way.
   // config.head_size must be 8, 16, 32 or 64, the sizes the WKV-7 kernel is built for here
@@ -60,6 +68,15 @@ class Model<v7, ExecSpace, Scalar> {
   void backward(double l2wrap = 0);
   void zero_grad();
 
+  // RNN mode. tokens [S*T]: the next T tokens of each of the state's S sequences (row s*T + t),
+  // run in one parallel pass from `state`, which is left as feeding the tokens one at a time would
+  // leave it. Returns the logits [S, V] of each sequence's last token, or with all_positions the
+  // logits [S*T, V] of every token: a view of the model's buffer, overwritten by the next call.
+  Matrix<ExecSpace, Scalar> infer(const TokenView& tokens, int T, const State& state, bool all_positions = false);
+  // One token of a one-slot state; only the token id crosses to the device.
+  Matrix<ExecSpace, Scalar> step(int token, const State& state);
+  State new_state(int slots = 1) const { return State(config_, slots, space_); }
+
   const ModelConfig& config() const { return config_; }
   const TrainingShape& shape() const { return shape_; }
   const std::vector<TensorSpec>& specs() const { return specs_; }
@@ -71,6 +88,7 @@ class Model<v7, ExecSpace, Scalar> {
 
  private:
   void layer_forward(int layer, LayerActivationsV7<ExecSpace, Scalar>& act);
+  void layer_pass(int layer, int T, LayerActivationsV7<ExecSpace, Scalar>& act, const LayerIoV7<ExecSpace, Scalar>& io);
   void layer_backward(int layer, LayerActivationsV7<ExecSpace, Scalar>& act);
   void time_mix_backward(int layer, LayerActivationsV7<ExecSpace, Scalar>& act);
   LayerActivationsV7<ExecSpace, Scalar>& activations(int layer);
@@ -82,7 +100,7 @@ class Model<v7, ExecSpace, Scalar> {
   std::vector<TensorSpec> specs_;
   Weights7<ExecSpace, Scalar> weights_, grads_;
 
-  TokenView tokens_, targets_;
+  TokenView tokens_, targets_, step_token_;
   Matrix<ExecSpace, Scalar> emb_out_;  // emb[tokens], the input of ln0
   Vector<ExecSpace, Scalar> ln0_mean_, ln0_rstd_;
   std::vector<Matrix<ExecSpace, Scalar>> residual_;  // residual_[i]: input of layer i; [L]: output
@@ -95,6 +113,7 @@ class Model<v7, ExecSpace, Scalar> {
   Matrix<ExecSpace, Scalar> logits_;  // holds dlogits after backward()
   Vector<ExecSpace, Scalar> row_loss_, row_lse_;
   std::unique_ptr<ScratchV7<ExecSpace, Scalar>> scratch_;
+  std::unique_ptr<InferenceV7<ExecSpace, Scalar>> inference_;  // RNN-mode buffers, sized on use
 };
 
 #define RWKV_MODEL_V7_EXTERN(SPACE, SCALAR) extern template class Model<v7, SPACE, SCALAR>;
