@@ -1,8 +1,8 @@
-// The whole RWKV-7 model in parallel mode: gradients against central finite differences, and
-// logits, loss, every gradient and three AdamW steps against the independent plain-PyTorch RWKV-7
-// of benchmarks/pytorch, which wrote tests/data/rwkv7_reference_tiny.h5 (float64, every weight
-// random). Regenerate with
-//   /usr/bin/python3 benchmarks/pytorch/rwkv7_reference.py dump --n-layer 2 --n-embd 16 --head-size 8 \
+// The whole RWKV-7 model: gradients against central finite differences; logits, loss, every
+// gradient, three AdamW steps, and RNN mode's logits and state against the independent
+// plain-PyTorch RWKV-7 of benchmarks/pytorch, which wrote tests/data/rwkv7_reference_tiny.h5
+// (float64, every weight random). Regenerate with (one command line)
+//   /usr/bin/python3 benchmarks/pytorch/rwkv7_reference.py dump --n-layer 2 --n-embd 16 --head-size 8
 //     --vocab 11 --ctx-len 17 --batch 2 --ranks 3,3,2,4 --seed 1 --out tests/data/rwkv7_reference_tiny.h5
 // (T = 17 takes the WKV-7 backward across a saved-state boundary.)
 #include "model_support.hpp"

@@ -97,9 +97,10 @@ struct ScratchV7 {
   ScratchV7(int B, int T, int C, int F, int H, int N, const Lora7Ranks& D) {
     const int rows = B * T;
     for (int i = 0; i < time_mix7_lerps; ++i) d_xc[i] = M("d_xc", rows, C);
-    for (M* c : {&branch, &d_r, &d_k, &d_v, &d_v_mixed, &d_z, &d_iclr, &d_g, &d_k_out, &d_alpha, &d_beta, &d_y, &d_u,
-                 &d_p_a, &d_p_v, &d_norm, &d_ffn_xk, &d_logits_in})
-      *c = M("scratch", rows, C);
+    M* const per_channel[] = {&branch, &d_r,     &d_k,   &d_v,    &d_v_mixed, &d_z,      &d_iclr,
+                              &d_g,    &d_k_out, &d_alpha, &d_beta, &d_y,   &d_u,      &d_p_a,
+                              &d_p_v,  &d_norm,  &d_ffn_xk, &d_logits_in};
+    for (M* c : per_channel) *c = M("scratch", rows, C);
     d_h_w = M("d_h_w", rows, D.w);
     d_h_w_in = M("d_h_w_in", rows, D.w);
     d_h_a = M("d_h_a", rows, D.a);

@@ -155,8 +155,10 @@ void Model<v7, ExecSpace, Scalar>::time_mix_backward(int i, LayerActivationsV7<E
   auto zero = [&](const M& view) { Kokkos::deep_copy(space_, view, Scalar(0)); };
   zero(s.d_u);
   matmul_backward(space_, s.d_u, g.att_output, dx, A.u, w.att_output);
-  // ln_x7 and wkv7 both add to the gradients of r, k' and the value (d_v_mixed, in layer 0 that of v).
-  for (const M& d : {s.d_y, s.d_r, s.d_k_out, s.d_v_mixed, s.d_g, s.d_z, s.d_alpha, s.d_beta}) zero(d);
+  // ln_x7 and wkv7 both add to the gradients of r, k_out and the value (d_v_mixed, in layer 0 that
+  // of v).
+  const M accumulated[] = {s.d_y, s.d_r, s.d_k_out, s.d_v_mixed, s.d_g, s.d_z, s.d_alpha, s.d_beta};
+  for (const M& d : accumulated) zero(d);
   ln_x7_backward(space_, N,
                  LnX7Grads<ExecSpace, Scalar>{s.d_y, s.d_r, s.d_k_out, s.d_v_mixed, s.d_g, as_channels(g.att_r_k),
                                               g.att_ln_x_weight, g.att_ln_x_bias},
