@@ -49,39 +49,43 @@ bool in_layer0_value_lora(const std::string& name) {
 TEMPLATE_LIST_TEST_CASE("RWKV-7 model gradients match central finite differences (double, tiny config)", "[v7]",
                         Spaces) {
   using Space = TestType;
-  for (const bool lora0 : {false, true})
-    for (const bool recompute : {false, true}) {
-      CAPTURE(lora0, recompute);
-      const ModelConfig config = tiny_config(lora0);
-      const int B = 2, T = 5;
-      Model<v7, Space, double> model(config, TrainingShape{B, T, recompute});
-      randomize_weights(model, 7);
-      const auto tokens = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 1), "tokens");
-      const auto targets = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 2), "targets");
-      model.zero_grad();
-      model.forward(tokens, targets);
-      model.backward();
-      const auto grads = to_host(model.grads().flat);
-      auto weights = to_host(model.weights().flat);
-      auto weights_device = model.weights().flat;
-      auto loss = [&]() {
-        Kokkos::deep_copy(weights_device, weights);
-        return model.forward(tokens, targets);
-      };
-      // Layer 0 carries its value LoRA unused: no gradient, and no effect to difference.
-      std::vector<TensorSpec> used;
-      int unused_nonzero = 0;
-      for (const TensorSpec& s : model.specs()) {
-        if (!in_layer0_value_lora(s.name)) {
-          used.push_back(s);
-          continue;
-        }
-        for (std::size_t i = 0; i < s.size(); ++i) unused_nonzero += grads(s.offset + i) != 0;
+  // Layer 0 without and with its unused value LoRA; the second with gradient checkpointing.
+  struct Case {
+    bool layer0_value_lora, recompute;
+  };
+  const Case cases[] = {{false, false}, {true, true}};
+  for (const Case& c : cases) {
+    CAPTURE(c.layer0_value_lora, c.recompute);
+    const ModelConfig config = tiny_config(c.layer0_value_lora);
+    const int B = 2, T = 5;
+    Model<v7, Space, double> model(config, TrainingShape{B, T, c.recompute});
+    randomize_weights(model, 7);
+    const auto tokens = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 1), "tokens");
+    const auto targets = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 2), "targets");
+    model.zero_grad();
+    model.forward(tokens, targets);
+    model.backward();
+    const auto grads = to_host(model.grads().flat);
+    auto weights = to_host(model.weights().flat);
+    auto weights_device = model.weights().flat;
+    auto loss = [&]() {
+      Kokkos::deep_copy(weights_device, weights);
+      return model.forward(tokens, targets);
+    };
+    // Layer 0 carries its value LoRA unused: no gradient, and no effect to difference.
+    std::vector<TensorSpec> used;
+    int unused_nonzero = 0;
+    for (const TensorSpec& s : model.specs()) {
+      if (!in_layer0_value_lora(s.name)) {
+        used.push_back(s);
+        continue;
       }
-      CHECK(unused_nonzero == 0);
-      check_gradients(used, weights, grads, loss,
-                      [](const TensorSpec& s) { return sample_indices(s.size(), 24, s.offset); });
+      for (std::size_t i = 0; i < s.size(); ++i) unused_nonzero += grads(s.offset + i) != 0;
     }
+    CHECK(unused_nonzero == 0);
+    check_gradients(used, weights, grads, loss,
+                    [](const TensorSpec& s) { return sample_indices(s.size(), 24, s.offset); });
+  }
 }
 
 namespace {
