@@ -213,6 +213,13 @@ TEMPLATE_LIST_TEST_CASE("RWKV-7 logits, loss, every gradient and three AdamW ste
   for (const TensorSpec& s : model.specs())
     bad += mismatches(weights, s, read_doubles(file, "after_adamw/" + s.name), 1e-9, 1e-12);
   CHECK(bad == 0);
+
+  // The GroupNorm eps is the config's: another one changes the loss (the file's is 64e-5).
+  ModelConfig other_eps = reference_config(file);
+  other_eps.ln_x_eps = 1e-2;
+  Model<v7, Space, double> other(other_eps, TrainingShape{B, T, false});
+  load_reference_weights(file, other);
+  CHECK(std::abs(other.forward(tok, tgt) - read_doubles(file, "loss")[0]) > 1e-6);
   H5Fclose(file);
 }
 

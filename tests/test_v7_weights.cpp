@@ -79,6 +79,9 @@ TEST_CASE("RWKV-7 tensors: RWKV-LM's order and shapes, its optimizer groups, the
   odd.head_size = 8;
   odd.rank_g = -1;
   CHECK_THROWS_AS(tensor_specs(v7{}, odd), std::invalid_argument);
+  odd.rank_g = 5;
+  odd.ln_x_eps = 0;
+  CHECK_THROWS_AS(tensor_specs(v7{}, odd), std::invalid_argument);
 }
 
 TEST_CASE("RWKV-7 initialization: RWKV-LM's constants, zero and orthogonal matrices", "[v7]") {

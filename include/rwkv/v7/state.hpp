@@ -17,7 +17,6 @@ template <class ExecSpace, class Scalar>
 class RnnState7 {
  public:
   enum ShiftPart : int { att_shift_part = 0, ffn_shift_part = 1 };
-  static constexpr int slot_axis = 2;  // of shifts(); wkv() has its slots on axis 1
   using Shifts = Kokkos::View<Scalar****, Kokkos::LayoutRight, typename ExecSpace::memory_space>;
   using WkvStates = Kokkos::View<wkv7_state_t<Scalar>*****, Kokkos::LayoutRight, typename ExecSpace::memory_space>;
 
@@ -34,6 +33,8 @@ class RnnState7 {
   int slots() const { return int(shifts_.extent(2)); }
   int n_embd() const { return int(shifts_.extent(3)); }
   int head_size() const { return int(wkv_.extent(3)); }
+  // The two views whole, slots on axis 2 of shifts() and axis 1 of wkv_states() (what state files
+  // will store; the RWKV-4 state's one data() view cannot hold both element types).
   const Shifts& shifts() const { return shifts_; }
   const WkvStates& wkv_states() const { return wkv_; }
 
