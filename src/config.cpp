@@ -2,8 +2,10 @@
 
 #include <rwkv/kernels/position_channels.hpp>
 
+#include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 namespace rwkv {
 
@@ -15,6 +17,15 @@ void validate(const ModelConfig& c) {
   positive("n_embd", c.n_embd);
   positive("vocab_size", c.vocab_size);
   if (c.dim_ffn < 0) throw std::invalid_argument("model config: dim_ffn must be >= 0 (0 = 4 * n_embd), got " + std::to_string(c.dim_ffn));
+  positive("head_size", c.head_size);
+  const std::pair<const char*, int> ranks[] = {{"rank_w", c.rank_w}, {"rank_a", c.rank_a}, {"rank_v", c.rank_v},
+                                               {"rank_g", c.rank_g}};
+  for (const auto& [field, value] : ranks)
+    if (value < 0)
+      throw std::invalid_argument(std::string("model config: ") + field + " must be >= 0 (0 = the suggested rank), got " +
+                                  std::to_string(value));
+  if (!(c.ln_x_eps > 0) || !std::isfinite(c.ln_x_eps))
+    throw std::invalid_argument("model config: ln_x_eps must be positive and finite, got " + std::to_string(c.ln_x_eps));
   if (c.image_positions && c.n_embd < position_channel_count)
     throw std::invalid_argument("model config: image_positions needs n_embd >= " +
                                 std::to_string(position_channel_count) + " (one channel per image row and column, plus two), got n_embd " +

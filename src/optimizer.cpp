@@ -28,7 +28,7 @@ StepReport AdamW<ExecSpace, Scalar>::step(const ExecSpace& space, const Vector<E
                   clip_scale(report.grad_norm, config_.grad_clip)};
   for (const TensorSpec& s : specs_) {
     hyper.lr = report.lr * (config_.layerwise_lr ? s.lr_scale : 1.0);
-    hyper.weight_decay = s.is_matrix() ? config_.weight_decay : 0.0;
+    hyper.weight_decay = s.weight_decay ? config_.weight_decay : 0.0;
     auto part = [&](const Vector<ExecSpace, Scalar>& flat) {
       return Vector<ExecSpace, Scalar>(flat.data() + s.offset, s.size());
     };

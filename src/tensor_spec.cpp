@@ -5,7 +5,7 @@
 
 namespace rwkv {
 
-void TensorList::add(std::string name, int rows, int cols, double lr_scale) {
+void TensorList::add(std::string name, int rows, int cols, double lr_scale, bool decays) {
   total_ += double(rows) * double(cols > 0 ? cols : 1);
   if (total_ > max_parameters) {
     char count[32];
@@ -16,7 +16,7 @@ void TensorList::add(std::string name, int rows, int cols, double lr_scale) {
                                 std::to_string(c.vocab_size) + " give " + count + " parameters by tensor " + name +
                                 ", more than the limit of 2^40");
   }
-  specs_.push_back({std::move(name), rows, cols, offset_, lr_scale});
+  specs_.push_back({std::move(name), rows, cols, offset_, lr_scale, decays && cols > 0});
   offset_ += specs_.back().size();
 }
 

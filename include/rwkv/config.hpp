@@ -17,6 +17,19 @@ struct ModelConfig {
   // sets its own on construction; include/rwkv/arch.hpp maps it to the version.
   std::string arch;
 
+  // RWKV-7's shapes beyond the shared four, named as the checkpoint attributes (docs/FORMAT.md):
+  // the head width N (H = n_embd / N heads), the LoRA ranks of the decay, the in-context learning
+  // rate, the value residual and the gate (0: RWKV-LM train_temp's suggestion for n_embd, see
+  // rwkv/v7/weights.hpp), whether layer 0 carries the value LoRA it never uses, and the eps of the
+  // per-head GroupNorm att.ln_x.
+  int head_size = 64;
+  int rank_w = 0;
+  int rank_a = 0;
+  int rank_v = 0;
+  int rank_g = 0;
+  bool layer0_value_lora = false;
+  double ln_x_eps = 64e-5;
+
   int ffn() const { return dim_ffn > 0 ? dim_ffn : 4 * n_embd; }
 };
 

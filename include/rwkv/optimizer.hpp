@@ -1,5 +1,6 @@
 // AdamW over a model's flat parameter buffer, with RWKV-LM's schedule (lr_schedule.hpp) and
-// gradient clipping by global norm. Weight decay applies to matrices only; with layerwise_lr, each
+// gradient clipping by global norm. Weight decay applies to the tensors whose TensorSpec says so
+// (matrices only; which of them, the version decides); with layerwise_lr, each
 // tensor learns at its TensorSpec::lr_scale times the rate (RWKV-LM's lr_2x / lr_3x groups).
 #pragma once
 

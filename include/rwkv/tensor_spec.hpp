@@ -19,6 +19,9 @@ struct TensorSpec {
   // Learning-rate multiplier of the tensor's parameter group when layer-wise rates are on (RWKV-LM's
   // lr_2x / lr_3x groups); the version that lists the tensor decides it.
   double lr_scale = 1.0;
+  // Whether AdamW's weight decay applies (RWKV-LM's lr_decay group); only matrices can decay, and
+  // the version that lists the tensor decides which (RWKV-7 keeps its LoRAs and r_k out).
+  bool weight_decay = false;
 
   bool is_matrix() const { return cols > 0; }
   std::size_t size() const { return std::size_t(rows) * std::size_t(cols > 0 ? cols : 1); }
@@ -34,7 +37,8 @@ inline std::size_t parameter_count(const std::vector<TensorSpec>& specs) {
 class TensorList {
  public:
   explicit TensorList(const ModelConfig& config) : config_(config) {}
-  void add(std::string name, int rows, int cols, double lr_scale = 1.0);
+  // A matrix (cols > 0) decays unless `decays` is false; a vector never does.
+  void add(std::string name, int rows, int cols, double lr_scale = 1.0, bool decays = true);
   std::vector<TensorSpec> take() { return std::move(specs_); }
 
  private:
