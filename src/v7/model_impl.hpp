@@ -156,6 +156,9 @@ Model<v7, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingSha
     throw std::invalid_argument("Model: training shape batch " + std::to_string(shape.batch) + ", ctx_len " +
                                 std::to_string(shape.ctx_len) + " (both positive, or both 0 for inference only)");
   if (shape.batch == 0) return;
+  if (shape.precision != Precision::fp32)
+    throw std::invalid_argument(std::string("Model: RWKV-7 trains in fp32 only so far, not ") +
+                                precision_name(shape.precision));
   grads_ = Weights7<ExecSpace, Scalar>("grads", config_, specs_);
   const int B = shape.batch, T = shape.ctx_len, C = config_.n_embd, F = config_.ffn(), V = config_.vocab_size;
   const int N = config_.head_size, H = C / N, rows = B * T;
