@@ -1,6 +1,5 @@
-// Seeded random initialization on the host, private to the library: the same numbers on every
-// platform for a seed. src/v4/init.cpp keeps its own copy of the same helpers (to move here with
-// the next change of that file).
+// Seeded random initialization on the host, private to the library (src/v4/init.cpp,
+// src/v7/init.cpp): the same numbers on every platform for a seed.
 #pragma once
 
 #include <cstddef>

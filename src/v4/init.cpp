@@ -1,5 +1,7 @@
 #include <rwkv/v4/init.hpp>
 
+#include "../orthogonal_init.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -13,49 +15,6 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// Standard normal numbers by Box-Muller: the same sequence on every platform for a seed.
-struct Normal {
-  std::mt19937_64 rng;
-  double next() {
-    const double u1 = (double(rng() >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
-    const double u2 = double(rng() >> 11) * 0x1.0p-53;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-  }
-};
-
-// `count` orthonormal vectors of length `length` (count <= length), row-major, by modified
-// Gram-Schmidt on Gaussian vectors: the same distribution as QR of a Gaussian matrix.
-std::vector<double> orthonormal_rows(int count, int length, Normal& normal) {
-  std::vector<double> q(std::size_t(count) * length);
-  for (auto& x : q) x = normal.next();
-  for (int i = 0; i < count; ++i) {
-    double* qi = &q[std::size_t(i) * length];
-    for (int j = 0; j < i; ++j) {
-      const double* qj = &q[std::size_t(j) * length];
-      double dot = 0;
-      for (int t = 0; t < length; ++t) dot += qi[t] * qj[t];
-      for (int t = 0; t < length; ++t) qi[t] -= dot * qj[t];
-    }
-    double norm = 0;
-    for (int t = 0; t < length; ++t) norm += qi[t] * qi[t];
-    norm = std::sqrt(norm);
-    for (int t = 0; t < length; ++t) qi[t] /= norm;
-  }
-  return q;
-}
-
-template <class Scalar>
-void orthogonal(Scalar* out, int rows, int cols, double gain, Normal& normal) {
-  if (rows <= cols) {
-    const auto q = orthonormal_rows(rows, cols, normal);
-    for (std::size_t i = 0; i < q.size(); ++i) out[i] = Scalar(gain * q[i]);
-  } else {  // orthonormal columns: build rows of the transpose
-    const auto q = orthonormal_rows(cols, rows, normal);
-    for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < cols; ++c) out[std::size_t(r) * cols + c] = Scalar(gain * q[std::size_t(c) * rows + r]);
-  }
-}
-
 bool zero_initialized(const std::string& name) {
   return ends_with(name, ".att.key.weight") || ends_with(name, ".att.receptance.weight") ||
          ends_with(name, ".att.output.weight") || ends_with(name, ".ffn.receptance.weight") ||
@@ -67,7 +26,7 @@ bool zero_initialized(const std::string& name) {
 template <class Scalar>
 void initialize_weights(v4, const ModelConfig& config, const std::vector<TensorSpec>& specs, std::uint64_t seed,
                         Scalar* host_flat) {
-  Normal normal{std::mt19937_64(seed)};
+  init::Normal normal{std::mt19937_64(seed)};
   std::mt19937_64 uniform_rng(seed ^ 0x9e3779b97f4a7c15ULL);
   const int L = config.n_layer;
   for (const TensorSpec& s : specs) {
@@ -85,7 +44,7 @@ void initialize_weights(v4, const ModelConfig& config, const std::vector<TensorS
       }
       double gain = s.rows > s.cols ? std::sqrt(double(s.rows) / s.cols) : 1.0;
       if (n == "head.weight") gain *= 0.5;
-      orthogonal(p, s.rows, s.cols, gain, normal);
+      init::orthogonal(p, s.rows, s.cols, gain, normal);
       continue;
     }
     if (ends_with(n, ".weight")) {  // layer norms
