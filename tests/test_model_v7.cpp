@@ -6,6 +6,7 @@
 //     --vocab 11 --ctx-len 17 --batch 2 --ranks 3,3,2,4 --seed 1 --out tests/data/rwkv7_reference_tiny.h5
 // (T = 17 takes the WKV-7 backward across a saved-state boundary.)
 #include "model_support.hpp"
+#include "v7_support.hpp"
 
 #include <rwkv/optimizer.hpp>
 #include <rwkv/v7/model.hpp>
@@ -21,30 +22,8 @@
 #include <type_traits>
 #include <vector>
 
-namespace {
-
 using namespace rwkv;
 using namespace rwkv::test;
-
-ModelConfig tiny_config(bool layer0_value_lora) {
-  ModelConfig c;
-  c.n_layer = 2;
-  c.n_embd = 16;
-  c.vocab_size = 11;
-  c.head_size = 8;
-  c.rank_w = 4;
-  c.rank_a = 3;
-  c.rank_v = 2;
-  c.rank_g = 5;
-  c.layer0_value_lora = layer0_value_lora;
-  return c;
-}
-
-bool in_layer0_value_lora(const std::string& name) {
-  return name == "blocks.0.att.v0" || name == "blocks.0.att.v1" || name == "blocks.0.att.v2";
-}
-
-}  // namespace
 
 TEMPLATE_LIST_TEST_CASE("RWKV-7 model gradients match central finite differences (double, tiny config)", "[v7]",
                         Spaces) {
@@ -56,7 +35,7 @@ TEMPLATE_LIST_TEST_CASE("RWKV-7 model gradients match central finite differences
   const Case cases[] = {{false, false}, {true, true}};
   for (const Case& c : cases) {
     CAPTURE(c.layer0_value_lora, c.recompute);
-    const ModelConfig config = tiny_config(c.layer0_value_lora);
+    const ModelConfig config = tiny_v7_config(c.layer0_value_lora);
     const int B = 2, T = 5;
     Model<v7, Space, double> model(config, TrainingShape{B, T, c.recompute});
     randomize_weights(model, 7);
@@ -376,8 +355,8 @@ TEST_CASE("a tiny RWKV-7 in float learns a short text, and RNN mode agrees with 
 TEST_CASE("RWKV-7 refuses bf16 training, which only RWKV-4 has so far", "[v7]") {
   TrainingShape shape{2, 5, false};
   shape.precision = Precision::bf16;
-  CHECK_THROWS_WITH((Model<v7, Kokkos::Serial, float>(tiny_config(false), shape)),
+  CHECK_THROWS_WITH((Model<v7, Kokkos::Serial, float>(tiny_v7_config(false), shape)),
                     Catch::Matchers::Contains("RWKV-7 trains in fp32 only so far, not bf16"));
   shape.precision = Precision::fp32;
-  CHECK_NOTHROW(Model<v7, Kokkos::Serial, float>(tiny_config(false), shape));
+  CHECK_NOTHROW(Model<v7, Kokkos::Serial, float>(tiny_v7_config(false), shape));
 }

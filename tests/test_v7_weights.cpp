@@ -1,6 +1,7 @@
 // RWKV-7's tensor list (RWKV-LM's order and shapes, as scripts/convert_pth.py's expected_shapes_v7
 // lists them), its optimizer groups, the suggested LoRA ranks, and its initialization.
 #include "test_support.hpp"
+#include "v7_support.hpp"
 
 #include <rwkv/v7/init.hpp>
 #include <rwkv/v7/weights.hpp>
@@ -12,29 +13,8 @@
 #include <string>
 #include <vector>
 
-namespace {
-
 using namespace rwkv;
-
-ModelConfig tiny_config(bool layer0_value_lora) {
-  ModelConfig c;
-  c.n_layer = 2;
-  c.n_embd = 16;
-  c.vocab_size = 11;
-  c.head_size = 8;
-  c.rank_w = 4;
-  c.rank_a = 3;
-  c.rank_v = 2;
-  c.rank_g = 5;
-  c.layer0_value_lora = layer0_value_lora;
-  return c;
-}
-
-bool in_layer0_value_lora(const std::string& name) {
-  return name == "blocks.0.att.v0" || name == "blocks.0.att.v1" || name == "blocks.0.att.v2";
-}
-
-}  // namespace
+using namespace rwkv::test;
 
 TEST_CASE("RWKV-7 tensors: RWKV-LM's order and shapes, its optimizer groups, the suggested ranks", "[v7]") {
   ModelConfig c768;
@@ -46,7 +26,7 @@ TEST_CASE("RWKV-7 tensors: RWKV-LM's order and shapes, its optimizer groups, the
 
   for (const bool lora0 : {false, true}) {
     CAPTURE(lora0);
-    const auto specs = tensor_specs(v7{}, tiny_config(lora0));
+    const auto specs = tensor_specs(v7{}, tiny_v7_config(lora0));
     std::vector<std::string> block1;
     for (const TensorSpec& s : specs)
       if (s.name.rfind("blocks.1.", 0) == 0) block1.push_back(s.name.substr(9));
@@ -73,7 +53,7 @@ TEST_CASE("RWKV-7 tensors: RWKV-LM's order and shapes, its optimizer groups, the
     }
     CHECK(layer0_v == (lora0 ? 3 : 0));
   }
-  ModelConfig odd = tiny_config(false);
+  ModelConfig odd = tiny_v7_config(false);
   odd.head_size = 6;
   CHECK_THROWS_AS(tensor_specs(v7{}, odd), std::invalid_argument);
   odd.head_size = 8;
@@ -85,7 +65,7 @@ TEST_CASE("RWKV-7 tensors: RWKV-LM's order and shapes, its optimizer groups, the
 }
 
 TEST_CASE("RWKV-7 initialization: RWKV-LM's constants, zero and orthogonal matrices", "[v7]") {
-  const ModelConfig config = tiny_config(false);
+  const ModelConfig config = tiny_v7_config(false);
   const auto specs = tensor_specs(v7{}, config);
   std::vector<double> w(parameter_count(specs), 99.0);
   initialize_weights(v7{}, config, specs, 5, w.data());

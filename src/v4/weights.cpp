@@ -2,6 +2,7 @@
 
 #include <rwkv/core/huge_pages.hpp>
 #include <rwkv/core/instantiate.hpp>
+#include <rwkv/tensor_views.hpp>
 
 #include <stdexcept>
 
@@ -48,51 +49,37 @@ template <class ExecSpace, class Scalar>
 Weights<ExecSpace, Scalar>::Weights(const std::string& label, const ModelConfig& c, const std::vector<TensorSpec>& specs)
     : flat(allocate_with_huge_pages<V>(label, parameter_count(specs))) {
   Kokkos::deep_copy(flat, Scalar(0));
-  std::size_t next = 0;
-  // Binds in spec order and checks the name, so this list and tensor_specs() cannot drift apart.
-  auto spec = [&](const std::string& name) -> const TensorSpec& {
-    if (next >= specs.size() || specs[next].name != name)
-      throw std::logic_error("weights layout: expected " + name + " at position " + std::to_string(next));
-    return specs[next++];
-  };
-  auto vec = [&](const std::string& name) {
-    const TensorSpec& s = spec(name);
-    return V(flat.data() + s.offset, s.rows);
-  };
-  auto mat = [&](const std::string& name) {
-    const TensorSpec& s = spec(name);
-    return M(flat.data() + s.offset, s.rows, s.cols);
-  };
-  emb = mat("emb.weight");
-  ln0_weight = vec("blocks.0.ln0.weight");
-  ln0_bias = vec("blocks.0.ln0.bias");
+  TensorViews<ExecSpace, Scalar> views(flat, specs);
+  emb = views.mat("emb.weight");
+  ln0_weight = views.vec("blocks.0.ln0.weight");
+  ln0_bias = views.vec("blocks.0.ln0.bias");
   blocks.resize(c.n_layer);
   for (int i = 0; i < c.n_layer; ++i) {
     const std::string b = "blocks." + std::to_string(i) + ".";
     auto& w = blocks[i];
-    w.ln1_weight = vec(b + "ln1.weight");
-    w.ln1_bias = vec(b + "ln1.bias");
-    w.ln2_weight = vec(b + "ln2.weight");
-    w.ln2_bias = vec(b + "ln2.bias");
-    w.att_time_decay = vec(b + "att.time_decay");
-    w.att_time_first = vec(b + "att.time_first");
-    w.att_time_mix_k = vec(b + "att.time_mix_k");
-    w.att_time_mix_v = vec(b + "att.time_mix_v");
-    w.att_time_mix_r = vec(b + "att.time_mix_r");
-    w.att_key = mat(b + "att.key.weight");
-    w.att_value = mat(b + "att.value.weight");
-    w.att_receptance = mat(b + "att.receptance.weight");
-    w.att_output = mat(b + "att.output.weight");
-    w.ffn_time_mix_k = vec(b + "ffn.time_mix_k");
-    w.ffn_time_mix_r = vec(b + "ffn.time_mix_r");
-    w.ffn_key = mat(b + "ffn.key.weight");
-    w.ffn_receptance = mat(b + "ffn.receptance.weight");
-    w.ffn_value = mat(b + "ffn.value.weight");
+    w.ln1_weight = views.vec(b + "ln1.weight");
+    w.ln1_bias = views.vec(b + "ln1.bias");
+    w.ln2_weight = views.vec(b + "ln2.weight");
+    w.ln2_bias = views.vec(b + "ln2.bias");
+    w.att_time_decay = views.vec(b + "att.time_decay");
+    w.att_time_first = views.vec(b + "att.time_first");
+    w.att_time_mix_k = views.vec(b + "att.time_mix_k");
+    w.att_time_mix_v = views.vec(b + "att.time_mix_v");
+    w.att_time_mix_r = views.vec(b + "att.time_mix_r");
+    w.att_key = views.mat(b + "att.key.weight");
+    w.att_value = views.mat(b + "att.value.weight");
+    w.att_receptance = views.mat(b + "att.receptance.weight");
+    w.att_output = views.mat(b + "att.output.weight");
+    w.ffn_time_mix_k = views.vec(b + "ffn.time_mix_k");
+    w.ffn_time_mix_r = views.vec(b + "ffn.time_mix_r");
+    w.ffn_key = views.mat(b + "ffn.key.weight");
+    w.ffn_receptance = views.mat(b + "ffn.receptance.weight");
+    w.ffn_value = views.mat(b + "ffn.value.weight");
   }
-  ln_out_weight = vec("ln_out.weight");
-  ln_out_bias = vec("ln_out.bias");
-  head = mat("head.weight");
-  if (next != specs.size()) throw std::logic_error("weights layout: " + std::to_string(specs.size() - next) + " tensors left unbound");
+  ln_out_weight = views.vec("ln_out.weight");
+  ln_out_bias = views.vec("ln_out.bias");
+  head = views.mat("head.weight");
+  views.finish();
 }
 
 #define RWKV_WEIGHTS_DEFINE(SPACE, SCALAR) template struct Weights<SPACE, SCALAR>;

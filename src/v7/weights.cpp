@@ -1,6 +1,7 @@
 #include <rwkv/v7/weights.hpp>
 
 #include <rwkv/core/huge_pages.hpp>
+#include <rwkv/tensor_views.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -71,67 +72,53 @@ template <class ExecSpace, class Scalar>
 Weights7<ExecSpace, Scalar>::Weights7(const std::string& label, const ModelConfig& c, const std::vector<TensorSpec>& specs)
     : flat(allocate_with_huge_pages<V>(label, parameter_count(specs))) {
   Kokkos::deep_copy(flat, Scalar(0));
-  std::size_t next = 0;
-  // Binds in spec order and checks the name, so this list and tensor_specs() cannot drift apart.
-  auto spec = [&](const std::string& name) -> const TensorSpec& {
-    if (next >= specs.size() || specs[next].name != name)
-      throw std::logic_error("weights layout: expected " + name + " at position " + std::to_string(next));
-    return specs[next++];
-  };
-  auto vec = [&](const std::string& name) {
-    const TensorSpec& s = spec(name);
-    return V(flat.data() + s.offset, s.rows);
-  };
-  auto mat = [&](const std::string& name) {
-    const TensorSpec& s = spec(name);
-    return M(flat.data() + s.offset, s.rows, s.cols);
-  };
-  emb = mat("emb.weight");
-  ln0_weight = vec("blocks.0.ln0.weight");
-  ln0_bias = vec("blocks.0.ln0.bias");
+  TensorViews<ExecSpace, Scalar> views(flat, specs);
+  emb = views.mat("emb.weight");
+  ln0_weight = views.vec("blocks.0.ln0.weight");
+  ln0_bias = views.vec("blocks.0.ln0.bias");
   blocks.resize(c.n_layer);
   for (int i = 0; i < c.n_layer; ++i) {
     const std::string b = "blocks." + std::to_string(i) + ".";
     auto& w = blocks[i];
-    w.ln1_weight = vec(b + "ln1.weight");
-    w.ln1_bias = vec(b + "ln1.bias");
-    w.ln2_weight = vec(b + "ln2.weight");
-    w.ln2_bias = vec(b + "ln2.bias");
-    w.att_x_r = vec(b + "att.x_r");
-    w.att_x_w = vec(b + "att.x_w");
-    w.att_x_k = vec(b + "att.x_k");
-    w.att_x_v = vec(b + "att.x_v");
-    w.att_x_a = vec(b + "att.x_a");
-    w.att_x_g = vec(b + "att.x_g");
+    w.ln1_weight = views.vec(b + "ln1.weight");
+    w.ln1_bias = views.vec(b + "ln1.bias");
+    w.ln2_weight = views.vec(b + "ln2.weight");
+    w.ln2_bias = views.vec(b + "ln2.bias");
+    w.att_x_r = views.vec(b + "att.x_r");
+    w.att_x_w = views.vec(b + "att.x_w");
+    w.att_x_k = views.vec(b + "att.x_k");
+    w.att_x_v = views.vec(b + "att.x_v");
+    w.att_x_a = views.vec(b + "att.x_a");
+    w.att_x_g = views.vec(b + "att.x_g");
     const auto lora = [&](const std::string& name) {
       Lora7Weights<ExecSpace, Scalar> l;
-      l.bias = vec(b + "att." + name + "0");
-      l.down = mat(b + "att." + name + "1");
-      l.up = mat(b + "att." + name + "2");
+      l.bias = views.vec(b + "att." + name + "0");
+      l.down = views.mat(b + "att." + name + "1");
+      l.up = views.mat(b + "att." + name + "2");
       return l;
     };
     w.att_w = lora("w");
     w.att_a = lora("a");
     if (has_value_lora(c, i)) w.att_v = lora("v");
-    w.att_g.down = mat(b + "att.g1");
-    w.att_g.up = mat(b + "att.g2");
-    w.att_k_k = vec(b + "att.k_k");
-    w.att_k_a = vec(b + "att.k_a");
-    w.att_r_k = mat(b + "att.r_k");
-    w.att_receptance = mat(b + "att.receptance.weight");
-    w.att_key = mat(b + "att.key.weight");
-    w.att_value = mat(b + "att.value.weight");
-    w.att_output = mat(b + "att.output.weight");
-    w.att_ln_x_weight = vec(b + "att.ln_x.weight");
-    w.att_ln_x_bias = vec(b + "att.ln_x.bias");
-    w.ffn_x_k = vec(b + "ffn.x_k");
-    w.ffn_key = mat(b + "ffn.key.weight");
-    w.ffn_value = mat(b + "ffn.value.weight");
+    w.att_g.down = views.mat(b + "att.g1");
+    w.att_g.up = views.mat(b + "att.g2");
+    w.att_k_k = views.vec(b + "att.k_k");
+    w.att_k_a = views.vec(b + "att.k_a");
+    w.att_r_k = views.mat(b + "att.r_k");
+    w.att_receptance = views.mat(b + "att.receptance.weight");
+    w.att_key = views.mat(b + "att.key.weight");
+    w.att_value = views.mat(b + "att.value.weight");
+    w.att_output = views.mat(b + "att.output.weight");
+    w.att_ln_x_weight = views.vec(b + "att.ln_x.weight");
+    w.att_ln_x_bias = views.vec(b + "att.ln_x.bias");
+    w.ffn_x_k = views.vec(b + "ffn.x_k");
+    w.ffn_key = views.mat(b + "ffn.key.weight");
+    w.ffn_value = views.mat(b + "ffn.value.weight");
   }
-  ln_out_weight = vec("ln_out.weight");
-  ln_out_bias = vec("ln_out.bias");
-  head = mat("head.weight");
-  if (next != specs.size()) throw std::logic_error("weights layout: " + std::to_string(specs.size() - next) + " tensors left unbound");
+  ln_out_weight = views.vec("ln_out.weight");
+  ln_out_bias = views.vec("ln_out.bias");
+  head = views.mat("head.weight");
+  views.finish();
 }
 
 #define RWKV_WEIGHTS7_DEFINE(SPACE, SCALAR) template struct Weights7<SPACE, SCALAR>;
