@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
     namespace po = bench::po;
     po::options_description d("options");
     d.add_options()
-        ("arch", po::value(&o.arch)->default_value("v4"), "architecture: v4")
+        ("arch", po::value(&o.arch)->default_value("v4"), "architecture: v4 or v7 (heads of 64, RWKV-LM's LoRA ranks)")
         ("n-layer", po::value(&o.config.n_layer)->default_value(6), "layers")
         ("n-embd", po::value(&o.config.n_embd)->default_value(512), "width C")
         ("vocab", po::value(&o.config.vocab_size)->default_value(256), "vocabulary")

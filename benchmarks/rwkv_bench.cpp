@@ -142,6 +142,24 @@ Sizes sizes_of(const std::string& mode) {
           ModelConfig{6, 512, 0, 256}, 8, 256, ModelConfig{12, 768, 0, 50277}, 512, 16, 8};
 }
 
+// The sizes of `mode` for Version's model rows. RWKV-7 decodes the released 0.1B shape (L12, C768,
+// V65536, LoRA ranks 64/64/32/128, heads of 64) in a full run and trains its own ranks at the
+// training shape; the smaller modes keep RWKV-4's sizes in heads of 64.
+template <class Version>
+Sizes sizes_for(const std::string& mode) {
+  Sizes s = sizes_of(mode);
+  if constexpr (std::is_same_v<Version, v7>) {
+    if (mode == "full") {
+      s.decode.vocab_size = 65536;
+      s.decode.rank_w = 64;
+      s.decode.rank_a = 64;
+      s.decode.rank_v = 32;
+      s.decode.rank_g = 128;
+    }
+  }
+  return s;
+}
+
 // A decode model with the weights every run gives it.
 template <class Version>
 std::unique_ptr<Model<Version, Space, float>> decode_model(const Sizes& s) {
@@ -594,7 +612,7 @@ std::string compiler_name() {
 
 template <class Version>
 int run(const std::string& mode, const Selection& selection, const std::string& json_path) {
-  const Sizes s = sizes_of(mode);
+  const Sizes s = sizes_for<Version>(mode);
   if (!json_path.empty()) bench::check_writable(json_path);
   bench::RunInfo info;
   info.mode = s.mode;
@@ -640,14 +658,14 @@ int main(int argc, char** argv) {
     namespace po = bench::po;
     po::options_description d("options");
     d.add_options()
-        ("arch", po::value(&arch)->default_value(default_arch), "architecture of the model rows: v4")
+        ("arch", po::value(&arch)->default_value(default_arch), "architecture of the model rows: v4 or v7")
         ("quick", po::bool_switch(&quick), "smaller sizes and fewer repetitions (under 2 minutes on 2 cores)")
         ("smoke", po::bool_switch(&smoke), "tiny sizes, seconds: checks that everything runs")
         ("filter", po::value(&filter), "only the measurements whose name contains this text (and their ceilings)")
         ("json", po::value(&json), "also write the results as JSON to this file")
         ("threads", po::value(&threads)->default_value(0), "host threads (0: Kokkos' default)");
     const auto vm =
-        bench::parse(argc, argv, d, "usage: rwkv-bench [--arch v4] [--quick | --smoke] [--filter NAME] [--json FILE] [--threads N]");
+        bench::parse(argc, argv, d, "usage: rwkv-bench [--arch v4|v7] [--quick | --smoke] [--filter NAME] [--json FILE] [--threads N]");
     if (!vm) return 0;
     if (quick && smoke) throw po::error("--quick and --smoke exclude each other");
     if (threads < 0) throw po::error("--threads must be 0 or more, not " + std::to_string(threads));

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Training throughput of rwkv-kokkos against its FLOP floor and against the plain-PyTorch RWKV-4
-# reference (benchmarks/pytorch), both measured in this run, for the issue's two shapes:
-#   L6-D512 V256 ctx 256 batch 8, and the 169M shape L12-D768 V50277 ctx 256 batch 4.
-#   benchmarks/train_vs_pytorch.sh [--threads N] [--steps N]
+# Training throughput of rwkv-kokkos against its FLOP floor and against our plain-PyTorch reference
+# of the same version (benchmarks/pytorch), both measured in this run, for two shapes each:
+#   v4: L6-D512 V256 ctx 256 batch 8, and the 169M shape L12-D768 V50277 ctx 256 batch 4;
+#   v7: L6-D512 V256 ctx 256 batch 8, and the 0.1B shape L12-D768 V65536 ctx 256 batch 4, heads of
+#       64 and the LoRA ranks RWKV-LM suggests for both widths (64/64/32/128), which bench_train takes
+#       by default.
+#   benchmarks/train_vs_pytorch.sh [--arch v4|v7] [--threads N] [--steps N]
 # Prints the JSON lines of every run, then a summary table. Needs Debian's python3-torch
 # (installed here if missing) and a built tree (cmake --build --preset openmp).
 set -euo pipefail
@@ -10,10 +13,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 threads=$(nproc)
 steps=3
+arch=v4
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
+    --arch) arch=$2; shift 2 ;;
     *) echo "train_vs_pytorch.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -24,20 +29,31 @@ fi
 bench=build/openmp/benchmarks/bench_train
 [ -x "$bench" ] || cmake --build --preset openmp --target bench_train
 
+case "$arch" in
+  v4) reference=benchmarks/pytorch/rwkv4_reference.py ;;
+  v7) reference=benchmarks/pytorch/rwkv7_reference.py ;;
+  *) echo "train_vs_pytorch.sh: --arch must be v4 or v7, got '$arch'" >&2; exit 2 ;;
+esac
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-run_shape() {  # name, then the shape flags shared by both implementations
-  local name=$1
-  shift
+run_shape() {  # name, the PyTorch reference's own flags in one word, then the shape flags of both
+  local name=$1 reference_flags=$2
+  shift 2
   echo "[bench] $name: rwkv-kokkos"
-  OMP_PROC_BIND=spread OMP_PLACES=threads "$bench" "$@" --threads "$threads" --steps "$steps" --warmup 1 |
-    sed "s/^{/{\"shape\":\"$name\",/" | tee -a "$out"
+  OMP_PROC_BIND=spread OMP_PLACES=threads "$bench" --arch "$arch" "$@" --threads "$threads" --steps "$steps" \
+    --warmup 1 | sed "s/^{/{\"shape\":\"$name\",/" | tee -a "$out"
   echo "[bench] $name: pytorch"
-  /usr/bin/python3 benchmarks/pytorch/rwkv4_reference.py bench "$@" --threads "$threads" --steps "$steps" --warmup 1 |
+  # shellcheck disable=SC2086
+  /usr/bin/python3 "$reference" bench "$@" $reference_flags --threads "$threads" --steps "$steps" --warmup 1 |
     sed "s/^{/{\"shape\":\"$name\",/" | tee -a "$out"
 }
-run_shape L6-D512 --n-layer 6 --n-embd 512 --vocab 256 --ctx-len 256 --batch 8
-run_shape 169M --n-layer 12 --n-embd 768 --vocab 50277 --ctx-len 256 --batch 4
+if [ "$arch" = v4 ]; then
+  run_shape L6-D512 "" --n-layer 6 --n-embd 512 --vocab 256 --ctx-len 256 --batch 8
+  run_shape 169M "" --n-layer 12 --n-embd 768 --vocab 50277 --ctx-len 256 --batch 4
+else
+  run_shape L6-D512 "--head-size 64 --ranks 64,64,32,128" --n-layer 6 --n-embd 512 --vocab 256 --ctx-len 256 --batch 8
+  run_shape 0.1B "--head-size 64 --ranks 64,64,32,128" --n-layer 12 --n-embd 768 --vocab 65536 --ctx-len 256 --batch 4
+fi
 
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys

@@ -1,6 +1,7 @@
 // rwkv-embed: the RNN state after a text as a sentence embedding (the RWKV README's "free sentence
-// embedding"): state_embedding of the model's state (for RWKV-4, per layer the WKV state's
-// weighted mean of the values, concatenated over layers: n_layer * n_embd numbers).
+// embedding"): state_embedding of the model's state, n_layer * n_embd numbers (RWKV-4: per layer
+// the WKV state's weighted mean of the values; RWKV-7: per layer and head the WKV state read with a
+// uniform key).
 // Each line of --text-file is one text; the embeddings print one per line, or go to an HDF5
 // dataset "embedding" [texts, n_layer * n_embd].
 #include "cli.hpp"

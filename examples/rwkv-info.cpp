@@ -3,6 +3,7 @@
 #include "cli.hpp"
 
 #include <rwkv/checkpoint.hpp>
+#include <rwkv/arch.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -27,6 +28,9 @@ void print_info(const std::string& path, const CheckpointInfo& info) {
   std::printf("config      n_layer %d, n_embd %d, dim_ffn %d, vocab_size %d", c.n_layer, c.n_embd, c.ffn(), c.vocab_size);
   if (info.ctx_len > 0) std::printf(", ctx_len %ld", info.ctx_len);
   std::printf(", image_positions %s", c.image_positions ? "on" : "off");
+  if (has_head_shapes(c))
+    std::printf("\nshapes      %s; layer 0 value LoRA %s; ln_x eps %g", head_shapes_summary(c).c_str(),
+                c.layer0_value_lora ? "stored" : "absent", c.ln_x_eps);
   std::printf("\nparameters  %zu in %zu tensors\n", info.parameters, info.tensors);
   std::printf("weights     %s, %zu bytes\n", info.weight_dtype.c_str(), info.weight_bytes);
   if (info.training) {

@@ -1,4 +1,4 @@
-// rwkv-train: trains a model (--arch, default v4) on a token file (raw bytes, binidx or .npy uint16), or with
+// rwkv-train: trains a model (--arch v4 or v7, default v4) on a token file (raw bytes, binidx or .npy uint16), or with
 // --task txt2img on an image data set (rwkv-image-data): captions and 32x32 images in one sequence.
 // Options follow RWKV-LM's names in kebab case; every option can also come from --config FILE.
 // The run itself is the library's Trainer (rwkv/training.hpp); under MPI each process is a rank.
@@ -31,7 +31,7 @@ struct Options {
 
 const char* usage =
     "usage: rwkv-train --data FILE [options]\n"
-    "Trains a model (--arch: v4) on FILE (raw bytes: vocabulary 256; .bin/.idx binidx or .npy uint16 token files)\n"
+    "Trains an RWKV model (--arch: v4, v7) on FILE (raw bytes: vocabulary 256; .bin/.idx binidx or .npy uint16 token files)\n"
     "and saves an HDF5 checkpoint. A progress line goes to the terminal; a JSON-lines log always.\n"
     "--resume CKPT continues a run exactly from a checkpoint rwkv-train wrote (model, schedule and data\n"
     "options come from it; giving one with another value is an error; --steps may extend the run).\n"
@@ -46,22 +46,23 @@ std::optional<Options> parse_options(int argc, char** argv) {
   po::options_description d("options");
   d.add_options()
       ("data", po::value(&o.data), "training data file (with --resume: the checkpoint's by default)")
-      ("arch", po::value(&options.arch)->default_value(options.arch), "architecture of a new run: v4 (a resumed run keeps its own)")
+      ("arch", po::value(&options.arch)->default_value(options.arch), "architecture of a new run: v4 or v7 (a resumed run keeps its own)")
       ("vocab-size", po::value(&o.vocab_size)->default_value(o.vocab_size), "vocabulary size (0: from the data)")
       ("n-layer", po::value(&o.model.n_layer)->default_value(o.model.n_layer), "layers")
       ("n-embd", po::value(&o.model.n_embd)->default_value(o.model.n_embd), "embedding width C")
       ("dim-ffn", po::value(&o.model.dim_ffn)->default_value(o.model.dim_ffn), "channel-mix width (0: 4 * n-embd)")
+      ("head-size", po::value(&o.model.head_size)->default_value(o.model.head_size), "v7: channels of a WKV head (8, 16, 32 or 64); LoRA ranks follow n-embd as RWKV-LM's")
       ("ctx-len", po::value(&o.ctx_len)->default_value(o.ctx_len), "tokens per training sequence")
       ("micro-batch", po::value(&o.micro_batch)->default_value(o.micro_batch), "sequences per step (per rank under MPI)")
       ("lr-init", po::value(&o.optimizer.lr_init)->default_value(o.optimizer.lr_init), "learning rate at the start")
-      ("lr-final", po::value(&o.optimizer.lr_final)->default_value(o.optimizer.lr_final), "learning rate at the end (exponential decay)")
+      ("lr-final", po::value(&o.optimizer.lr_final), "learning rate at the end, exponential decay (default v4: 1e-05, v7: 6e-05)")
       ("warmup-steps", po::value(&o.optimizer.warmup_steps)->default_value(o.optimizer.warmup_steps), "linear warmup steps")
       ("beta1", po::value(&o.optimizer.beta1)->default_value(o.optimizer.beta1), "Adam beta1")
       ("beta2", po::value(&o.optimizer.beta2)->default_value(o.optimizer.beta2), "Adam beta2")
-      ("adam-eps", po::value(&o.optimizer.eps)->default_value(o.optimizer.eps), "Adam epsilon")
-      ("weight-decay", po::value(&o.optimizer.weight_decay)->default_value(o.optimizer.weight_decay), "AdamW weight decay (matrices only)")
+      ("adam-eps", po::value(&o.optimizer.eps), "Adam epsilon (default v4: 1e-08, v7: 1e-18)")
+      ("weight-decay", po::value(&o.optimizer.weight_decay), "AdamW weight decay of the matrices (v7: not the LoRAs; default v4: 0, v7: 0.001)")
       ("grad-clip", po::value(&o.optimizer.grad_clip)->default_value(o.optimizer.grad_clip), "max global gradient norm (0: off)")
-      ("layerwise-lr", po::value(&o.optimizer.layerwise_lr)->default_value(o.optimizer.layerwise_lr), "time_decay at 2x, time_first at 3x the lr")
+      ("layerwise-lr", po::value(&o.optimizer.layerwise_lr)->default_value(o.optimizer.layerwise_lr), "v4: time_decay at 2x, time_first at 3x the lr; v7: w0 at 2x")
       ("l2wrap", po::value(&o.l2wrap)->default_value(o.l2wrap), "RWKV-LM's L2Wrap logit penalty factor (0: off)")
       ("steps", po::value(&o.steps)->default_value(o.steps), "optimizer steps (0: save the initial model and stop)")
       ("tokens", po::value(&o.tokens)->default_value(o.tokens), "train on this many tokens instead of --steps")
@@ -96,6 +97,15 @@ std::optional<Options> parse_options(int argc, char** argv) {
   o.model.arch = arch_name(options.arch);
   for (const auto& [name, value] : *vm)
     if (!value.defaulted()) o.given.insert(name);
+  // The version's AdamW defaults where the options leave them out (a resumed run takes its own).
+  with_arch(o.model.arch, [&](auto version) {
+    using Version = decltype(version);
+    if (!o.given.count("lr-final")) o.optimizer.lr_final = Version::lr_final;
+    if (!o.given.count("adam-eps")) o.optimizer.eps = Version::adam_eps;
+    if (!o.given.count("weight-decay")) o.optimizer.weight_decay = Version::weight_decay;
+  });
+  if (o.given.count("head-size") && o.resume.empty() && !has_head_shapes(o.model))
+    throw std::invalid_argument("--head-size applies to --arch v7 only");
   if (o.ctx_len <= 0) throw std::invalid_argument("--ctx-len must be positive, got " + std::to_string(o.ctx_len));
   if (o.micro_batch <= 0) throw std::invalid_argument("--micro-batch must be positive, got " + std::to_string(o.micro_batch));
   if (o.steps < 0 || o.tokens < 0) throw std::invalid_argument("--steps and --tokens must be >= 0");

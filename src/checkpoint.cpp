@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <optional>
@@ -122,6 +123,37 @@ void read_tensor(hid_t file, const std::string& path, const std::string& name, c
   }
 }
 
+// The shapes of versions with heads beyond the shared four (docs/FORMAT.md): integer attributes, all
+// required.
+std::vector<std::pair<const char*, int*>> head_shape_fields(ModelConfig& c) {
+  return {{"head_size", &c.head_size}, {"rank_w", &c.rank_w}, {"rank_a", &c.rank_a}, {"rank_v", &c.rank_v},
+          {"rank_g", &c.rank_g}};
+}
+
+void read_head_shapes(hid_t file, const std::string& path, ModelConfig& c) {
+  for (const auto& [name, field] : head_shape_fields(c)) {
+    const long value = hdf5::read_int(file, path, "", name);
+    if (value < 0 || value > (1l << 30))
+      fail(path, std::string("attribute '") + name + "' is " + std::to_string(value) + ", outside 0..2^30");
+    *field = int(value);
+  }
+  const long layer0 = hdf5::read_int(file, path, "", "layer0_value_lora");
+  if (layer0 != 0 && layer0 != 1)
+    fail(path, "attribute 'layer0_value_lora' is " + std::to_string(layer0) + ", expected 0 or 1");
+  c.layer0_value_lora = layer0 == 1;
+  if (hdf5::has_attribute(file, "ln_x_eps")) {
+    c.ln_x_eps = hdf5::read_double(file, path, "", "ln_x_eps");
+    if (!(c.ln_x_eps > 0) || !std::isfinite(c.ln_x_eps))
+      fail(path, "attribute 'ln_x_eps' is " + std::to_string(c.ln_x_eps) + ", expected a positive finite number");
+  }
+}
+
+void write_head_shapes(hid_t file, const std::string& path, ModelConfig c) {
+  for (const auto& [name, field] : head_shape_fields(c)) hdf5::write_int(file, path, name, *field);
+  hdf5::write_int(file, path, "layer0_value_lora", c.layer0_value_lora ? 1 : 0);
+  hdf5::write_double(file, path, "ln_x_eps", c.ln_x_eps);
+}
+
 // The root attributes of docs/FORMAT.md, checked against each other.
 struct FileHeader {
   ModelConfig config;
@@ -174,6 +206,7 @@ FileHeader read_header(hid_t file, const std::string& path) {
       fail(path, "attribute 'image_positions' is " + std::to_string(value) + ", expected 0 or 1");
     h.config.image_positions = value == 1;
   }
+  if (has_head_shapes(h.config)) read_head_shapes(file, path, h.config);
   // Each size may be in range while together they describe no model (too few channels for the
   // image positions, the layer and parameter limits).
   try {
@@ -199,6 +232,19 @@ void check_same_config(const std::string& path, const ModelConfig& file, const M
   if (file.image_positions != model.image_positions)
     fail(path, std::string("attribute 'image_positions' is ") + (file.image_positions ? "1" : "0 or absent") +
                    ", the model has " + (model.image_positions ? "1" : "0"));
+  if (!has_head_shapes(model)) return;
+  ModelConfig in_file = file, in_model = model;
+  const auto file_fields = head_shape_fields(in_file), model_fields = head_shape_fields(in_model);
+  for (std::size_t i = 0; i < file_fields.size(); ++i)
+    if (*file_fields[i].second != *model_fields[i].second)
+      fail(path, std::string("attribute '") + file_fields[i].first + "' is " + std::to_string(*file_fields[i].second) +
+                     ", the model has " + std::to_string(*model_fields[i].second));
+  if (file.layer0_value_lora != model.layer0_value_lora)
+    fail(path, std::string("attribute 'layer0_value_lora' is ") + (file.layer0_value_lora ? "1" : "0") +
+                   ", the model has " + (model.layer0_value_lora ? "1" : "0"));
+  if (file.ln_x_eps != model.ln_x_eps)
+    fail(path, "attribute 'ln_x_eps' is " + std::to_string(file.ln_x_eps) + ", the model has " +
+                   std::to_string(model.ln_x_eps));
 }
 
 // Every file names the version of its model.
@@ -216,6 +262,7 @@ void write_model(hid_t file, const std::string& path, const ModelConfig& config,
   hdf5::write_int(file, path, "dim_ffn", config.ffn());
   hdf5::write_int(file, path, "vocab_size", config.vocab_size);
   hdf5::write_int(file, path, "image_positions", config.image_positions ? 1 : 0);
+  if (has_head_shapes(config)) write_head_shapes(file, path, config);
   hdf5::write_int(file, path, "format_version", checkpoint_format_version);
   hdf5::write_string(file, path, "library", std::string("rwkv-kokkos ") + RWKV_VERSION_STRING);
   hdf5::write_string(file, path, "weight_dtype", dtype_name(dtype));
@@ -487,21 +534,22 @@ std::string describe_state_shape(const std::vector<std::size_t>& shape, int slot
 }
 }  // namespace
 
-void save_state_data(const std::string& path, const ModelConfig& config, const std::vector<std::size_t>& shape,
-                     const double* host) {
+void save_state_data(const std::string& path, const ModelConfig& config, const std::vector<StateDataset>& datasets) {
   hdf5::write_atomically(path, [&](hid_t file, const std::string& tmp) {
     write_arch(file, tmp, config);
     hdf5::write_string(file, tmp, "content", "rnn_state");
     hdf5::write_int(file, tmp, "n_layer", config.n_layer);
     hdf5::write_int(file, tmp, "n_embd", config.n_embd);
     hdf5::write_int(file, tmp, "vocab_size", config.vocab_size);
-    const std::vector<hsize_t> dims(shape.begin(), shape.end());
-    hdf5::write_dataset(file, tmp, "state", dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, host);
+    for (const StateDataset& d : datasets) {
+      const std::vector<hsize_t> dims(d.shape.begin(), d.shape.end());
+      hdf5::write_dataset(file, tmp, d.name, dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, d.values);
+    }
   });
 }
 
 std::vector<double> load_state_data(const std::string& path, const ModelConfig& config, std::vector<std::size_t>& shape,
-                                    int slot_axis) {
+                                    int slot_axis, const std::string& dataset) {
   const Handle file = hdf5::open_for_reading(path);
   const std::string arch = hdf5::has_attribute(file.id(), "arch") ? hdf5::read_string(file.id(), path, "", "arch") : "";
   if (arch != config.arch)
@@ -514,15 +562,16 @@ std::vector<double> load_state_data(const std::string& path, const ModelConfig& 
       fail(path, std::string("attribute '") + name + "' is " + std::to_string(found) + ", the model has " +
                      std::to_string(value) + " (a state of another model)");
   }
-  if (H5Lexists(file.id(), "state", H5P_DEFAULT) <= 0) fail(path, "missing dataset 'state'");
-  const Handle set{H5Dopen2(file.id(), "state", H5P_DEFAULT), H5Dclose};
+  const char* name = dataset.c_str();
+  if (H5Lexists(file.id(), name, H5P_DEFAULT) <= 0) fail(path, "missing dataset '" + dataset + "'");
+  const Handle set{H5Dopen2(file.id(), name, H5P_DEFAULT), H5Dclose};
   const Handle space{H5Dget_space(set.id()), H5Sclose};
   std::vector<hsize_t> dims(shape.size());
   bool same = H5Sget_simple_extent_ndims(space.id()) == int(shape.size()) &&
               H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr) >= 0;
   for (std::size_t i = 0; same && i < shape.size(); ++i)
     same = int(i) == slot_axis ? dims[i] >= 1 : dims[i] == shape[i];
-  if (!same) fail(path, "dataset 'state' is not " + describe_state_shape(shape, slot_axis));
+  if (!same) fail(path, "dataset '" + dataset + "' is not " + describe_state_shape(shape, slot_axis));
   // The values are allocated from the shape, which is only a claim: the file must hold them first.
   hsize_t slot_bytes = sizeof(double);
   for (std::size_t i = 0; i < shape.size(); ++i)
@@ -533,12 +582,12 @@ std::vector<double> load_state_data(const std::string& path, const ModelConfig& 
       slots > file_size / slot_bytes) {
     std::string claimed = "[";
     for (std::size_t i = 0; i < dims.size(); ++i) claimed += (i ? ", " : "") + std::to_string(dims[i]);
-    fail(path, "dataset 'state' of shape " + claimed + "] is not stored in full (truncated or corrupt)");
+    fail(path, "dataset '" + dataset + "' of shape " + claimed + "] is not stored in full (truncated or corrupt)");
   }
-  hdf5::check_float_dataset(set.id(), path, "state");
+  hdf5::check_float_dataset(set.id(), path, dataset);
   shape[std::size_t(slot_axis)] = std::size_t(slots);
   std::vector<double> values(std::size_t(slots * (slot_bytes / sizeof(double))));
-  hdf5::read_dataset(set.id(), path, "state", H5T_NATIVE_DOUBLE, values.data());
+  hdf5::read_dataset(set.id(), path, dataset, H5T_NATIVE_DOUBLE, values.data());
   return values;
 }
 

@@ -37,6 +37,12 @@ void validate(const ModelConfig& c) {
     throw std::invalid_argument("model config: n_embd " + std::to_string(c.n_embd) + " is too large for dim_ffn = 4 * n_embd");
 }
 
+std::string head_shapes_summary(const ModelConfig& c) {
+  return std::to_string(c.n_embd / c.head_size) + " heads of " + std::to_string(c.head_size) + "; LoRA ranks " +
+         std::to_string(c.rank_w) + " (decay), " + std::to_string(c.rank_a) + " (in-context rate), " +
+         std::to_string(c.rank_v) + " (value), " + std::to_string(c.rank_g) + " (gate)";
+}
+
 ModelConfig config_for_arch(ModelConfig config, const char* name) {
   if (!config.arch.empty() && config.arch != name)
     throw std::invalid_argument("model config: arch '" + config.arch + "' given to a model of " + name);

@@ -39,6 +39,13 @@ void adopt_checkpoint(TrainingOptions& o, const ModelConfig& saved, const Traini
   adopt("n-embd", config.n_embd, saved.n_embd);
   if (config.dim_ffn == 0) config.dim_ffn = 4 * config.n_embd;
   adopt("dim-ffn", config.dim_ffn, saved.ffn());
+  adopt("head-size", config.head_size, saved.head_size);
+  config.rank_w = saved.rank_w;
+  config.rank_a = saved.rank_a;
+  config.rank_v = saved.rank_v;
+  config.rank_g = saved.rank_g;
+  config.layer0_value_lora = saved.layer0_value_lora;
+  config.ln_x_eps = saved.ln_x_eps;
   adopt("image-positions", o.image_positions, saved.image_positions);
   config.image_positions = saved.image_positions;
   // --vocab-size 0 asks for the data's vocabulary, as leaving it out does.

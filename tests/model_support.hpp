@@ -4,7 +4,9 @@
 
 #include "test_support.hpp"
 
+#include <rwkv/v4/version.hpp>
 #include <rwkv/v4/weights.hpp>
+#include <rwkv/v7/version.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -14,6 +16,7 @@
 
 #include <cstdint>
 #include <random>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,39 @@ struct SpaceAndScalar {
 template <class... Space>
 std::tuple<SpaceAndScalar<Space, float>..., SpaceAndScalar<Space, double>...> with_both_scalars(std::tuple<Space...>);
 using SpacesAndScalars = decltype(with_both_scalars(Spaces()));
+
+// Every version with each space of Spaces and Scalar, as (TestType::version, ::space, ::scalar) of a
+// TEMPLATE_LIST_TEST_CASE: the tests of what every version's model offers.
+template <class Version, class Space, class Scalar>
+struct VersionCase {
+  using version = Version;
+  using space = Space;
+  using scalar = Scalar;
+};
+template <class Version, class Scalar, class... Space>
+std::tuple<VersionCase<Version, Space, Scalar>...> cases_of(std::tuple<Space...>);
+template <class Scalar, class... Version>
+auto cases_of_versions(std::tuple<Version...>) -> decltype(std::tuple_cat(cases_of<Version, Scalar>(Spaces())...));
+using Versions = std::tuple<v4, v7>;
+template <class Scalar>
+using VersionCases = decltype(cases_of_versions<Scalar>(Versions()));
+using VersionsAndSpaces = VersionCases<float>;
+using VersionsSpacesAndScalars = decltype(std::tuple_cat(VersionCases<float>(), VersionCases<double>()));
+
+// A config of the shared sizes for Version: RWKV-7 in heads of 8 with small LoRA ranks, so that
+// n_embd must be a multiple of 8 there.
+template <class Version>
+ModelConfig version_config(int n_layer, int n_embd, int dim_ffn, int vocab_size, bool image_positions = false) {
+  ModelConfig c{n_layer, n_embd, dim_ffn, vocab_size, image_positions};
+  if constexpr (std::is_same_v<Version, v7>) {
+    c.head_size = 8;
+    c.rank_w = 4;
+    c.rank_a = 3;
+    c.rank_v = 2;
+    c.rank_g = 5;
+  }
+  return c;
+}
 
 template <class Space = Kokkos::DefaultExecutionSpace>
 using TokenView = Kokkos::View<int*, typename Space::memory_space>;
@@ -61,10 +97,8 @@ double tolerance() {
   return std::is_same_v<Scalar, float> ? 1e-5 : 1e-12;
 }
 
-// max |a - b| / max(1, max |b|): relative to the size of the values compared.
-template <class A, class B>
-double relative_difference(const A& a, const B& b) {
-  const auto x = as_doubles(to_host(a)), y = as_doubles(to_host(b));
+// max |x - y| / max(1, max |y|): relative to the size of the values compared.
+inline double relative_difference(const std::vector<double>& x, const std::vector<double>& y) {
   REQUIRE(x.size() == y.size());
   double diff = 0, size = 1;
   for (std::size_t i = 0; i < x.size(); ++i) {
@@ -72,6 +106,26 @@ double relative_difference(const A& a, const B& b) {
     size = std::max(size, std::abs(y[i]));
   }
   return diff / size;
+}
+
+template <class A, class B>
+double relative_difference(const A& a, const B& b) {
+  return relative_difference(as_doubles(to_host(a)), as_doubles(to_host(b)));
+}
+
+// Every value of an RNN state (of any version: its file_parts()), part after part.
+template <class State>
+std::vector<double> state_values(const State& state) {
+  std::vector<double> values;
+  std::apply(
+      [&](const auto&... part) {
+        ((void)[&] {
+          const auto v = as_doubles(to_host(part.view));
+          values.insert(values.end(), v.begin(), v.end());
+        }(), ...);
+      },
+      state.file_parts());
+  return values;
 }
 
 template <class View>

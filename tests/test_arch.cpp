@@ -2,6 +2,7 @@
 // unknown ones are refused naming the known ones, and a model's files carry its arch.
 #include "test_support.hpp"
 #include "temp_dir.hpp"
+#include "v7_support.hpp"
 
 #include <rwkv/arch.hpp>
 #include <rwkv/checkpoint.hpp>
@@ -11,6 +12,7 @@
 
 #include <hdf5.h>
 
+#include <filesystem>
 #include <string>
 #include <type_traits>
 
@@ -27,11 +29,14 @@ TEST_CASE("with_arch reaches a version by its checkpoint name or its --arch flag
   };
   CHECK(version_name("rwkv-4") == "rwkv-4");
   CHECK(version_name("v4") == "rwkv-4");
+  CHECK(version_name("rwkv-7") == "rwkv-7");
+  CHECK(version_name("v7") == "rwkv-7");
   CHECK(arch_name("v4") == "rwkv-4");
+  CHECK(arch_name("v7") == "rwkv-7");
   CHECK(std::string(default_arch) == "rwkv-4");
-  for (const std::string bad : {"", "v5", "rwkv-99", "RWKV-4", "v4 "})
-    CHECK_THAT(error_of([&] { arch_name(bad); }),
-               Catch::Contains("unknown architecture '" + bad + "'") && Catch::Contains("this build knows v4 (rwkv-4)"));
+  for (const std::string bad : {"", "v5", "rwkv-99", "RWKV-4", "v4 ", "V7"})
+    CHECK_THAT(error_of([&] { arch_name(bad); }), Catch::Contains("unknown architecture '" + bad + "'") &&
+                                                      Catch::Contains("this build knows v4 (rwkv-4), v7 (rwkv-7)"));
 }
 
 TEST_CASE("tensor_specs of a config follow its arch", "[arch]") {
@@ -71,4 +76,57 @@ TEST_CASE("a model names its version in its config and its files", "[arch][check
   REQUIRE(H5Adelete(file, "arch") >= 0);
   H5Fclose(file);
   CHECK(read_config(path).arch == default_arch);
+}
+
+TEST_CASE("an RWKV-7 file carries its head size, ranks and layer 0's value LoRA", "[arch][checkpoint][v7]") {
+  using Space = Kokkos::DefaultExecutionSpace;
+  using Model7 = Model<v7, Space, float>;
+  // Ranks left at 0 take RWKV-LM's suggestion; the model's config, and so its files, name them.
+  ModelConfig suggested = rwkv::test::tiny_v7_config(false);
+  suggested.rank_w = suggested.rank_a = suggested.rank_v = suggested.rank_g = 0;
+  const Model7 defaulted(suggested, inference_only);
+  CHECK(defaulted.config().rank_w == 32);
+  CHECK(defaulted.config().rank_g == 32);
+
+  Model7 model(rwkv::test::tiny_v7_config(true), inference_only);
+  model.initialize(3);
+  TempDir dir;
+  const std::string path = dir.file("v7.h5");
+  save_model(path, model);
+  const ModelConfig read = read_config(path);
+  CHECK(read.arch == "rwkv-7");
+  CHECK(read.head_size == 8);
+  CHECK(read.rank_w == 4);
+  CHECK(read.rank_a == 3);
+  CHECK(read.rank_v == 2);
+  CHECK(read.rank_g == 5);
+  CHECK(read.layer0_value_lora);
+  CHECK(read.ln_x_eps == model.config().ln_x_eps);
+  Model7 loaded(read, inference_only);
+  load_model(path, loaded);
+  CHECK(rwkv::test::as_doubles(rwkv::test::to_host(loaded.weights().flat)) ==
+        rwkv::test::as_doubles(rwkv::test::to_host(model.weights().flat)));
+
+  // Another shape is refused naming the attribute; so is a file without one.
+  ModelConfig other = rwkv::test::tiny_v7_config(true);
+  other.rank_a = 4;
+  Model7 wrong(other, inference_only);
+  CHECK_THAT(error_of([&] { load_model(path, wrong); }),
+             Catch::Contains(path) && Catch::Contains("'rank_a' is 3, the model has 4"));
+  const auto edited = [&](const char* name, const char* attribute, long value) {
+    const std::string copy = dir.file(name);
+    std::filesystem::copy_file(path, copy);
+    const hid_t file = H5Fopen(copy.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(file >= 0);
+    REQUIRE(H5Adelete(file, attribute) >= 0);
+    if (value >= 0) hdf5::write_int(file, copy, attribute, value);
+    H5Fclose(file);
+    return copy;
+  };
+  CHECK_THAT(error_of([&] { read_config(edited("no_head.h5", "head_size", -1)); }),
+             Catch::Contains("no_head.h5") && Catch::Contains("head_size"));
+  CHECK_THAT(error_of([&] { read_config(edited("odd_head.h5", "head_size", 5)); }),
+             Catch::Contains("odd_head.h5") && Catch::Contains("n_embd 16 is not a multiple of head_size 5"));
+  CHECK_THAT(error_of([&] { read_config(edited("layer0.h5", "layer0_value_lora", 2)); }),
+             Catch::Contains("layer0.h5") && Catch::Contains("'layer0_value_lora' is 2, expected 0 or 1"));
 }

@@ -1,6 +1,6 @@
-// The model side of the image task: 2D position channels in training, prefill and RNN steps alike
-// (and only when the config asks for them), gradients with positions and soft targets against
-// finite differences, and image_positions in checkpoints.
+// The model side of the image task, for every version: 2D position channels in training, prefill
+// and RNN steps alike (and only when the config asks for them), gradients with positions and soft
+// targets against finite differences, and image_positions in checkpoints.
 #include "model_support.hpp"
 #include "temp_dir.hpp"
 
@@ -8,6 +8,7 @@
 #include <rwkv/core/hdf5_support.hpp>
 #include <rwkv/kernels/position_channels.hpp>
 #include <rwkv/v4/model.hpp>
+#include <rwkv/v7/model.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -52,7 +53,10 @@ LevelView<ExecSpace> soft_levels(int rows, std::uint64_t seed) {
   return d;
 }
 
-const ModelConfig image_config{2, 68, 40, 37, true};
+template <class Version>
+ModelConfig image_config() {
+  return version_config<Version>(2, 72, 40, 37, true);
+}
 
 }  // namespace
 
@@ -64,10 +68,11 @@ TEST_CASE("image_positions needs 66 channels", "[model][image]") {
 }
 
 TEMPLATE_LIST_TEST_CASE("prefill with image positions leaves the state and logits of steps with them", "[rnn][image]",
-                        SpacesAndScalars) {
+                        VersionsSpacesAndScalars) {
   using Space = typename TestType::space;
   using Scalar = typename TestType::scalar;
-  Model<v4, Space, Scalar> model(image_config, inference_only);
+  const ModelConfig image_config = ::image_config<typename TestType::version>();
+  Model<typename TestType::version, Space, Scalar> model(image_config, inference_only);
   for (int T : {1, 2, 17, 64}) {
     CAPTURE(T);
     randomize_weights(model, 200 + T, 0.4);
@@ -79,20 +84,21 @@ TEMPLATE_LIST_TEST_CASE("prefill with image positions leaves the state and logit
     auto sequential = model.new_state();
     Matrix<Space, Scalar> step_logits;
     for (int t = 0; t < T; ++t) step_logits = copy_of(model.step(prompt[t], sequential, positions[t]));
-    CHECK(relative_difference(parallel.data(), sequential.data()) < tolerance<Scalar>());
+    CHECK(relative_difference(state_values(parallel), state_values(sequential)) < tolerance<Scalar>());
     CHECK(relative_difference(prefill_logits, step_logits) < tolerance<Scalar>());
     // Without the positions the same prompt leaves another state: the channels take part.
     auto plain = model.new_state();
     model.infer(device_tokens<Space>(prompt, "prompt"), T, plain);
-    CHECK(relative_difference(plain.data(), parallel.data()) > 1e-3);
+    CHECK(relative_difference(state_values(plain), state_values(parallel)) > 1e-3);
   }
 }
 
 TEMPLATE_LIST_TEST_CASE("RNN-mode logits with image positions equal the parallel forward's at every position",
-                        "[rnn][image]", Spaces) {
-  using Space = TestType;
+                        "[rnn][image]", VersionsAndSpaces) {
+  using Space = typename TestType::space;
+  const ModelConfig image_config = ::image_config<typename TestType::version>();
   const int T = 11;
-  Model<v4, Space, double> trainer(image_config, TrainingShape{1, T, false});
+  Model<typename TestType::version, Space, double> trainer(image_config, TrainingShape{1, T, false});
   randomize_weights(trainer, 5, 0.5);
   const auto tokens = random_tokens(T, image_config.vocab_size, 6);
   const auto positions = sequence_positions(T, 3, 40);
@@ -109,17 +115,17 @@ TEMPLATE_LIST_TEST_CASE("RNN-mode logits with image positions equal the parallel
 }
 
 TEMPLATE_LIST_TEST_CASE("positions change the forward when image_positions is set, and nothing when it is not",
-                        "[model][image]", Spaces) {
-  using Space = TestType;
+                        "[model][image]", VersionsAndSpaces) {
+  using Space = typename TestType::space;
   const int B = 2, T = 6;
   const auto tokens = device_tokens<Space>(random_tokens(B * T, 37, 1), "tokens");
   const auto targets = device_tokens<Space>(random_tokens(B * T, 37, 2), "targets");
   const auto positions = device_tokens<Space>(sequence_positions(B * T, 2, 77), "positions");
   for (bool enabled : {true, false}) {
     CAPTURE(enabled);
-    ModelConfig config = image_config;
+    ModelConfig config = image_config<typename TestType::version>();
     config.image_positions = enabled;
-    Model<v4, Space, float> model(config, TrainingShape{B, T, false});
+    Model<typename TestType::version, Space, float> model(config, TrainingShape{B, T, false});
     randomize_weights(model, 3, 0.5);
     const double without = model.forward(tokens, targets);
     const auto logits_without = copy_of(model.logits());
@@ -136,14 +142,14 @@ TEMPLATE_LIST_TEST_CASE("positions change the forward when image_positions is se
 }
 
 TEMPLATE_LIST_TEST_CASE("model gradients with image positions and soft targets match central finite differences",
-                        "[model][image]", Spaces) {
-  using Space = TestType;
+                        "[model][image]", VersionsAndSpaces) {
+  using Space = typename TestType::space;
   // The vocabulary holds bytes, the 512 image tokens from 256, and specials: soft targets fit.
-  const ModelConfig config{1, 66, 24, 773, true};
+  const ModelConfig config = version_config<typename TestType::version>(1, 72, 24, 773, true);
   const int B = 2, T = 4;
   for (bool soft : {false, true}) {
     CAPTURE(soft);
-    Model<v4, Space, double> model(config, TrainingShape{B, T, false});
+    Model<typename TestType::version, Space, double> model(config, TrainingShape{B, T, false});
     randomize_weights(model, 17, 0.4);
     const auto tokens = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 1), "tokens");
     const auto targets = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 2), "targets");
@@ -173,7 +179,7 @@ TEMPLATE_LIST_TEST_CASE("model gradients with image positions and soft targets m
 
 TEST_CASE("image_positions survives save and load; files without it read as off", "[checkpoint][image]") {
   TempDir dir;
-  TestModel<float> image(image_config, inference_only), text(ModelConfig{2, 68, 40, 37}, inference_only);
+  TestModel<float> image(image_config<v4>(), inference_only), text(ModelConfig{2, 72, 40, 37}, inference_only);
   image.initialize(4);
   text.initialize(4);
   const std::string image_file = dir.file("image.h5"), text_file = dir.file("text.h5");
@@ -222,7 +228,7 @@ TEST_CASE("image_positions survives save and load; files without it read as off"
 }
 
 TEST_CASE("bad positions and soft levels are refused with a clear message", "[model][image]") {
-  TestModel<float> model(image_config, TrainingShape{1, 4, false});
+  TestModel<float> model(image_config<v4>(), TrainingShape{1, 4, false});
   auto state = model.new_state();
   CHECK_THAT(error_of([&] { model.step(1, state, 1024); }), Catch::Contains("image position 1024 outside -1..1023"));
   CHECK_THAT(error_of([&] { model.step(1, state, -2); }), Catch::Contains("image position -2"));

@@ -5,6 +5,7 @@
 
 #include <rwkv/kernels/int8_matmul.hpp>
 #include <rwkv/v4/model.hpp>
+#include <rwkv/v7/model.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -112,10 +113,10 @@ TEMPLATE_LIST_TEST_CASE("int8_matmul_forward computes row * (q . (col * x)) with
   }
 }
 
-TEMPLATE_LIST_TEST_CASE("a quantized model's logits stay close to the float model's", "[int8]", Spaces) {
-  using Space = TestType;
-  const ModelConfig config{2, 64, 0, 50};
-  Model<v4, Space, float> model(config, inference_only);
+TEMPLATE_LIST_TEST_CASE("a quantized model's logits stay close to the float model's", "[int8]", VersionsAndSpaces) {
+  using Space = typename TestType::space;
+  const ModelConfig config = version_config<typename TestType::version>(2, 64, 0, 50);
+  Model<typename TestType::version, Space, float> model(config, inference_only);
   randomize_weights(model, 9, 0.1);
   const auto prompt = device_tokens<Space>(random_tokens(20, config.vocab_size, 10), "prompt");
   const auto float_state = model.new_state();

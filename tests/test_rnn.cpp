@@ -5,6 +5,7 @@
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/evaluate.hpp>
 #include <rwkv/v4/model.hpp>
+#include <rwkv/v7/model.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -118,16 +119,17 @@ TEST_CASE("an inference-only model refuses training and bad RNN input", "[rnn]")
   CHECK_THROWS_WITH(model.infer(device_tokens({1}, "t"), 1, other.new_state()), Catch::Contains("state of 2 layers"));
 }
 
-TEST_CASE("a saved and loaded state continues generation identically", "[rnn][checkpoint]") {
-  const ModelConfig config{2, 16, 0, 23};
-  Model<v4, Space, float> model(config, inference_only);
+TEMPLATE_LIST_TEST_CASE("a saved and loaded state continues generation identically", "[rnn][checkpoint]", Versions) {
+  using TestModel = Model<TestType, Space, float>;
+  const ModelConfig config = version_config<TestType>(2, 16, 0, 23);
+  TestModel model(config, inference_only);
   randomize_weights(model, 21, 0.5);
   auto state = model.new_state();
   model.infer(device_tokens(random_tokens(12, config.vocab_size, 22), "prompt"), 12, state);
   const std::string path = "test_rnn_state.h5";
   save_state(path, model, state);
   // Greedy continuation: each step feeds the argmax of the previous logits.
-  const auto continue_from = [&](const Model<v4, Space, float>::State& s) {
+  const auto continue_from = [&](const typename TestModel::State& s) {
     std::vector<float> trace;
     int token = 1;
     for (int i = 0; i < 6; ++i) {
@@ -143,9 +145,14 @@ TEST_CASE("a saved and loaded state continues generation identically", "[rnn][ch
   const auto original = continue_from(state);
   const auto loaded = load_state(path, model);
   CHECK(continue_from(loaded) == original);
-  const Model<v4, Space, float> other(ModelConfig{2, 16, 0, 24}, inference_only);
+  const TestModel other(version_config<TestType>(2, 16, 0, 24), inference_only);
   CHECK_THROWS_WITH(load_state(path, other),
                     Catch::Contains(path) && Catch::Contains("'vocab_size' is 23, the model has 24"));
+  // A state of one version is refused by the other's model, naming both.
+  using Other = std::conditional_t<std::is_same_v<TestType, v4>, v7, v4>;
+  const Model<Other, Space, float> other_version(version_config<Other>(2, 16, 0, 23), inference_only);
+  CHECK_THROWS_WITH(load_state(path, other_version),
+                    Catch::Contains(path) && Catch::Contains(std::string("'arch' is '") + TestType::name + "'"));
   CHECK_THROWS_WITH(load_state("missing_state.h5", model), Catch::Contains("missing_state.h5: no such file"));
   std::remove(path.c_str());
 }

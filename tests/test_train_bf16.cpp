@@ -26,7 +26,7 @@ constexpr double u = 1.0 / 512;
 constexpr int n_layer = 2;
 constexpr int depth = 4 * n_layer + 1;
 
-double relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
+double relative_l2_difference(const std::vector<double>& a, const std::vector<double>& b) {
   double diff = 0, norm = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
     diff += (a[i] - b[i]) * (a[i] - b[i]);
@@ -60,15 +60,15 @@ TEMPLATE_LIST_TEST_CASE("bf16 training stays within bfloat16 rounding of fp32 tr
   CHECK(std::abs(loss16 - loss32) <= 2 * depth * u * std::abs(loss32));
   CHECK(loss16 != loss32);  // the products did round
   const auto g32 = as_doubles(to_host(fp32.grads().flat)), g16 = as_doubles(to_host(bf16.grads().flat));
-  CHECK(relative_difference(g16, g32) <= 4 * depth * u);
-  CHECK(relative_difference(g16, g32) > 0);
+  CHECK(relative_l2_difference(g16, g32) <= 4 * depth * u);
+  CHECK(relative_l2_difference(g16, g32) > 0);
   // Each matrix's gradient (the products' dW) on its own.
   for (const TensorSpec& s : fp32.specs()) {
     if (!s.is_matrix() || s.name == "emb.weight") continue;
     CAPTURE(s.name);
     const std::vector<double> a(g16.begin() + s.offset, g16.begin() + s.offset + s.size());
     const std::vector<double> b(g32.begin() + s.offset, g32.begin() + s.offset + s.size());
-    CHECK(relative_difference(a, b) <= 4 * depth * u);
+    CHECK(relative_l2_difference(a, b) <= 4 * depth * u);
   }
 
   // A few AdamW steps from there. Each step may move a weight by up to 2 lr more in one model than

@@ -6,6 +6,7 @@
 
 #include <rwkv/tensor_spec.hpp>
 #include <rwkv/v4/model.hpp>
+#include <rwkv/v7/model.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -15,9 +16,9 @@ namespace rwkv {
 
 template <class... Versions>
 struct VersionList {};
-using KnownVersions = VersionList<v4>;
+using KnownVersions = VersionList<v4, v7>;
 // MACRO(Version, ...) for every version; the extra arguments pass through (e.g. SPACE, SCALAR).
-#define RWKV_FOR_EACH_VERSION(MACRO, ...) MACRO(rwkv::v4, __VA_ARGS__)
+#define RWKV_FOR_EACH_VERSION(MACRO, ...) MACRO(rwkv::v4, __VA_ARGS__) MACRO(rwkv::v7, __VA_ARGS__)
 
 // --arch's default, and the version of files written before checkpoints named theirs.
 inline constexpr const char* default_arch = v4::name;
@@ -58,6 +59,11 @@ decltype(auto) with_arch(const std::string& arch, F&& f) {
 // The checkpoint name of `arch` (a name or a flag); throws as with_arch.
 inline std::string arch_name(const std::string& arch) {
   return with_arch(arch, [](auto version) { return std::string(decltype(version)::name); });
+}
+
+// Whether config.arch's version has heads and LoRAs (its Version::head_shapes); throws as with_arch.
+inline bool has_head_shapes(const ModelConfig& config) {
+  return with_arch(config.arch, [](auto version) { return decltype(version)::head_shapes; });
 }
 
 // The tensors of config.arch's version.

@@ -13,7 +13,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -146,15 +148,25 @@ VerifyReport verify_checkpoint(const std::string& path);
 void save_float_matrix(const std::string& path, const std::string& dataset, std::size_t rows, std::size_t cols,
                        const float* values);
 
-// RNN states (rwkv-generate --state-in / --state-out): one dataset "state" in the layout of the
-// model's State (its data() view, slots along State::slot_axis), stored as float64 (a state is
-// small, and a float or double state round-trips exactly), with the model's config as attributes,
-// checked against the model on load. Atomic.
-void save_state_data(const std::string& path, const ModelConfig& config, const std::vector<std::size_t>& shape,
-                     const double* host);
-// `shape`: the model's state shape, any extent on `slot_axis`; receives the file's. Returns the values.
+// RNN states (rwkv-generate --state-in / --state-out): one dataset per part of the model's State
+// (its file_parts(): RWKV-4 one "state", RWKV-7 "shifts" and "wkv"), each in the layout of that
+// part's view with the slots along its slot axis, stored as float64 (a state is small, and a float
+// or double state round-trips exactly), with the model's config as attributes, checked against the
+// model on load. Atomic.
+struct StateDataset {
+  std::string name;
+  std::vector<std::size_t> shape;
+  const double* values = nullptr;
+};
+void save_state_data(const std::string& path, const ModelConfig& config, const std::vector<StateDataset>& datasets);
+inline void save_state_data(const std::string& path, const ModelConfig& config, const std::vector<std::size_t>& shape,
+                            const double* host) {
+  save_state_data(path, config, {StateDataset{"state", shape, host}});
+}
+// Dataset `dataset` of the file. `shape`: the part's shape, any extent on `slot_axis`; receives the
+// file's. Returns the values.
 std::vector<double> load_state_data(const std::string& path, const ModelConfig& config, std::vector<std::size_t>& shape,
-                                    int slot_axis);
+                                    int slot_axis, const std::string& dataset = "state");
 
 template <class Data>
 std::vector<std::size_t> shape_of(const Data& data) {
@@ -165,20 +177,55 @@ std::vector<std::size_t> shape_of(const Data& data) {
 
 template <class Model>
 void save_state(const std::string& path, const Model& model, const typename Model::State& state) {
-  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), state.data());
-  std::vector<double> values(host.data(), host.data() + host.size());
-  save_state_data(path, model.config(), shape_of(host), values.data());
+  std::vector<std::vector<double>> values;
+  std::vector<StateDataset> datasets;
+  std::apply(
+      [&](const auto&... part) {
+        ((values.emplace_back(), datasets.push_back({part.name, shape_of(part.view), nullptr})), ...);
+        std::size_t i = 0;
+        ((void)[&] {
+          const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), part.view);
+          values[i].assign(host.data(), host.data() + host.size());
+          datasets[i].values = values[i].data();
+          ++i;
+        }(), ...);
+      },
+      state.file_parts());
+  save_state_data(path, model.config(), datasets);
 }
 
 template <class Model>
 typename Model::State load_state(const std::string& path, const Model& model) {
   using State = typename Model::State;
-  std::vector<std::size_t> shape = shape_of(model.new_state(1).data());
-  const std::vector<double> values = load_state_data(path, model.config(), shape, State::slot_axis);
-  const State state = model.new_state(int(shape[State::slot_axis]));
-  const auto host = Kokkos::create_mirror_view(state.data());
-  for (std::size_t i = 0; i < values.size(); ++i) host.data()[i] = typename Model::scalar_type(values[i]);
-  Kokkos::deep_copy(model.space(), state.data(), host);
+  // Every part holds the same slots; the first part's count sizes the state.
+  std::vector<std::vector<double>> values;
+  int slots = -1;
+  std::apply(
+      [&](const auto&... part) {
+        ((void)[&] {
+          std::vector<std::size_t> shape = shape_of(part.view);
+          values.push_back(load_state_data(path, model.config(), shape, part.slot_axis, part.name));
+          const int found = int(shape[std::size_t(part.slot_axis)]);
+          if (slots >= 0 && found != slots)
+            throw std::runtime_error(path + ": dataset '" + part.name + "' holds " + std::to_string(found) +
+                                     " slots, the state's other parts " + std::to_string(slots));
+          slots = found;
+        }(), ...);
+      },
+      model.new_state(1).file_parts());
+  const State state = model.new_state(slots);
+  std::apply(
+      [&](const auto&... part) {
+        std::size_t i = 0;
+        ((void)[&] {
+          const auto host = Kokkos::create_mirror_view(part.view);
+          for (std::size_t e = 0; e < values[i].size(); ++e)
+            host.data()[e] = typename std::decay_t<decltype(host)>::value_type(values[i][e]);
+          Kokkos::deep_copy(model.space(), part.view, host);
+          ++i;
+        }(), ...);
+      },
+      state.file_parts());
   model.space().fence();
   return state;
 }

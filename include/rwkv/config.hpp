@@ -42,6 +42,10 @@ inline constexpr double max_parameters = 1099511627776.0;  // 2^40
 // exceeds its limit. The parameter count is checked when a version lists the tensors.
 void validate(const ModelConfig& config);
 
+// "2 heads of 16; LoRA ranks 32 (decay), ...": the shapes of a config with heads and LoRAs, for
+// reports (the caller knows the version has them: has_head_shapes in rwkv/arch.hpp).
+std::string head_shapes_summary(const ModelConfig& config);
+
 // The config with arch set to `name`, for a model of that version; throws std::invalid_argument
 // when the config names another version.
 ModelConfig config_for_arch(ModelConfig config, const char* name);

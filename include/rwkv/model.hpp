@@ -3,6 +3,9 @@
 // model through include/rwkv/arch.hpp.
 #pragma once
 
+#include <rwkv/config.hpp>
+#include <rwkv/core/views.hpp>
+
 #include <stdexcept>
 #include <string>
 
@@ -10,6 +13,26 @@ namespace rwkv {
 
 template <class Version, class ExecSpace, class Scalar = float>
 class Model;
+
+// Token ids, one per row, in the space's memory; also image positions (0..1023, or -1 for none).
+template <class ExecSpace>
+using TokenViewOf = Kokkos::View<int*, typename ExecSpace::memory_space>;
+// [rows, 3] channel levels in [0, 7] for soft targets, or negative for a row's hard target.
+template <class ExecSpace>
+using LevelViewOf = Kokkos::View<float**, Kokkos::LayoutRight, typename ExecSpace::memory_space>;
+// The input of one RNN step (Model::step) on the device: one token id and one image position.
+template <class ExecSpace>
+struct StepInput {
+  TokenViewOf<ExecSpace> token, position;
+  // Checks a step's arguments (a one-slot state, a token of the vocabulary, a position in -1..1023;
+  // std::invalid_argument naming the value otherwise) and copies them to the device. Returns
+  // whether the step takes the position (config.image_positions and position >= 0).
+  bool set(const ExecSpace& space, const ModelConfig& config, int slots, int token, int position);
+};
+
+// The first image token of the vocabulary (bytes 0..255 come first): soft targets spread over
+// tokens image_token_offset .. image_token_offset + 511.
+inline constexpr int image_token_offset = 256;
 
 // The arithmetic of the training products. bf16: mixed precision as RWKV-LM trains on GPUs, the
 // linear layers' products (head included) on bfloat16 copies of the weights and activations with

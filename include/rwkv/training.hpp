@@ -40,7 +40,6 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -270,6 +269,7 @@ void Trainer<ModelT>::print_header() const {
                architecture.c_str(), config.n_layer, config.n_embd, config.ffn(),
                double(parameter_count(model_->specs())) / 1e6, o_.ctx_len, global_batch_, o_.steps,
                Space().concurrency(), Space::name());
+  if (ModelT::version::head_shapes) std::fprintf(out, "%s: %s\n", name, head_shapes_summary(config).c_str());
   if (reducer_.size() > 1)
     std::fprintf(out, "%s: %d ranks (MPI) x micro-batch %d; gradients averaged every step\n", name, reducer_.size(),
                  o_.micro_batch);

@@ -2,20 +2,14 @@
 // the spaces and scalars of rwkv/core/instantiate.hpp.
 #pragma once
 
-#include <rwkv/core/huge_pages.hpp>
 #include <rwkv/v4/init.hpp>
 #include <rwkv/v4/model.hpp>
 
+#include "../embedding_and_loss.hpp"
+#include "../linear_copies.hpp"
+
 #include <rwkv/kernels/activations.hpp>
-#include <rwkv/kernels/bf16_matmul.hpp>
-#include <rwkv/kernels/cross_entropy.hpp>
-#include <rwkv/kernels/cross_entropy_soft.hpp>
-#include <rwkv/kernels/embedding.hpp>
-#include <rwkv/kernels/gemm.hpp>
-#include <rwkv/kernels/gemm_bf16.hpp>
-#include <rwkv/kernels/int8_matmul.hpp>
 #include <rwkv/kernels/layer_norm.hpp>
-#include <rwkv/kernels/position_channels.hpp>
 #include <rwkv/kernels/time_mix.hpp>
 #include <rwkv/kernels/wkv.hpp>
 
@@ -102,41 +96,17 @@ struct InferenceV4 {
   static V head_rows(const V& v, int n) { return Kokkos::subview(v, Kokkos::make_pair(0, n)); }
 };
 
-// int8 copies of the matrices: per layer in Linear's order, then the head (as layer n_layer,
-// index 0).
-template <class ExecSpace, class Scalar>
-struct Int8WeightsV4 {
-  enum Linear : int { att_key, att_value, att_receptance, att_output, ffn_key, ffn_receptance, ffn_value, per_layer };
-  // Every matrix's q in one buffer, so that huge pages cover the small matrices too.
-  Kokkos::View<std::int8_t*, typename ExecSpace::memory_space> storage;
-  std::vector<Int8Matrix<ExecSpace, Scalar>> matrices;
-  Int8Activations<ExecSpace, Scalar> activations;  // shared by the products, one at a time
+// The matrices of the linear layers, per layer in Linear's order, then the head (as layer n_layer,
+// index 0), each with a label: what RNN mode's int8 or bfloat16 copies and training with precision
+// bf16 multiply by (src/linear_copies.hpp).
+struct LinearV4 {
+  enum Index : int { att_key, att_value, att_receptance, att_output, ffn_key, ffn_receptance, ffn_value, per_layer };
 };
 
-// bfloat16 copies of the matrices, in Int8WeightsV4's order.
 template <class ExecSpace, class Scalar>
-struct BFloat16WeightsV4 {
-  // Every matrix's bits in one buffer, so that huge pages cover the small matrices too.
-  Kokkos::View<std::uint16_t*, typename ExecSpace::memory_space> storage;
-  std::vector<BFloat16Matrix<ExecSpace>> matrices;
-  BFloat16Work<ExecSpace, Scalar> work;  // shared by the products, one at a time
-};
-
-// bfloat16 copies of the matrices for training with precision bf16, in Int8WeightsV4's order, and
-// the buffers of their products.
-template <class ExecSpace, class Scalar>
-struct TrainingBFloat16V4 {
-  Kokkos::View<std::uint16_t*, typename ExecSpace::memory_space> storage;
-  std::vector<BFloat16Matrix<ExecSpace>> matrices;
-  BFloat16GemmWork<ExecSpace, Scalar> work;  // shared by the products, one at a time
-};
-
-// The matrices of the linear layers and the head in Int8WeightsV4's order, each with a label:
-// what RNN mode multiplies by, and what training with precision bf16 keeps bfloat16 copies of.
-template <class ExecSpace, class Scalar>
-std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>> linear_matrices(const Weights<ExecSpace, Scalar>& w,
-                                                                                int n_layer, const std::string& prefix) {
-  std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>> sources;
+LabelledMatrices<ExecSpace, Scalar> linear_matrices(const Weights<ExecSpace, Scalar>& w, int n_layer,
+                                                    const std::string& prefix) {
+  LabelledMatrices<ExecSpace, Scalar> sources;
   for (int i = 0; i < n_layer; ++i) {
     const auto& b = w.blocks[i];
     const std::string l = prefix + "." + std::to_string(i) + ".";
@@ -152,33 +122,10 @@ std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>> linear_matrices(c
   return sources;
 }
 
-// Elements of a matrix's copy, rounded up so that each copy starts on a cache line.
-template <class Element>
-std::size_t padded_elements(std::size_t elements) {
-  constexpr std::size_t line = 64 / sizeof(Element);
-  return (elements + line - 1) / line * line;
-}
-
-// Room for bfloat16 copies of `sources` in `storage`, one buffer so that huge pages cover the
-// small matrices too, and the matrices on it (not filled).
-template <class ExecSpace, class Scalar, class Storage>
-void allocate_bfloat16_copies(const std::vector<std::pair<Matrix<ExecSpace, Scalar>, std::string>>& sources,
-                              const std::string& label, Storage& storage,
-                              std::vector<BFloat16Matrix<ExecSpace>>& matrices) {
-  std::size_t total = 0;
-  for (const auto& [W, name] : sources) total += padded_elements<std::uint16_t>(W.size());
-  storage = allocate_with_huge_pages<Storage>(label, total);
-  std::size_t offset = 0;
-  for (const auto& [W, name] : sources) {
-    matrices.emplace_back(storage.data() + offset, int(W.extent(0)), int(W.extent(1)));
-    offset += padded_elements<std::uint16_t>(W.size());
-  }
-}
-
 template <class ExecSpace, class Scalar>
 Model<v4, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space)
     : config_(config_for_arch(config, v4::name)), shape_(shape), space_(space), specs_(tensor_specs(v4{}, config_)),
-      weights_("weights", config, specs_) {
+      weights_("weights", config, specs_), rnn_matrices_(std::make_unique<InferenceMatrices<ExecSpace, Scalar>>()) {
   if (shape.batch < 0 || shape.ctx_len < 0 || (shape.batch > 0) != (shape.ctx_len > 0))
     throw std::invalid_argument("Model: training shape batch " + std::to_string(shape.batch) + ", ctx_len " +
                                 std::to_string(shape.ctx_len) + " (both positive, or both 0 for inference only)");
@@ -202,11 +149,9 @@ Model<v4, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingSha
   row_loss_ = Vector<ExecSpace, Scalar>("row_loss", N);
   row_lse_ = Vector<ExecSpace, Scalar>("row_lse", N);
   scratch_ = std::make_unique<ScratchV4<ExecSpace, Scalar>>(B, T, C, F);
-  if (shape.precision == Precision::bf16) {
-    train_bf16_ = std::make_unique<TrainingBFloat16V4<ExecSpace, Scalar>>();
-    allocate_bfloat16_copies(linear_matrices(weights_, config_.n_layer, "train_bf16"), "train_bf16.storage",
-                             train_bf16_->storage, train_bf16_->matrices);
-  }
+  if (shape.precision == Precision::bf16)
+    train_bf16_ = std::make_unique<TrainingBFloat16Matrices<ExecSpace, Scalar>>(
+        linear_matrices(weights_, config_.n_layer, "train_bf16"));
 }
 
 template <class ExecSpace, class Scalar>
@@ -228,7 +173,7 @@ void Model<v4, ExecSpace, Scalar>::zero_grad() {
 
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::layer_forward(int i, LayerActivationsV4<ExecSpace, Scalar>& A) {
-  using Q = Int8WeightsV4<ExecSpace, Scalar>;
+  using Q = LinearV4;
   const int T = shape_.ctx_len;
   const auto& w = weights_.blocks[i];
   const auto& x = residual_[i];
@@ -262,7 +207,7 @@ void Model<v4, ExecSpace, Scalar>::layer_forward(int i, LayerActivationsV4<ExecS
 // residual passes it through and each branch's backward adds to it.
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::layer_backward(int i, LayerActivationsV4<ExecSpace, Scalar>& A) {
-  using Q = Int8WeightsV4<ExecSpace, Scalar>;
+  using Q = LinearV4;
   const int T = shape_.ctx_len;
   const auto& w = weights_.blocks[i];
   auto& g = grads_.blocks[i];
@@ -320,52 +265,23 @@ LayerActivationsV4<ExecSpace, Scalar>& Model<v4, ExecSpace, Scalar>::activations
 }
 
 template <class ExecSpace, class Scalar>
-void Model<v4, ExecSpace, Scalar>::embed(const Matrix<ExecSpace, Scalar>& x, const TokenView& tokens,
-                                         const PositionView& positions) {
-  const int N = int(x.extent(0));
-  if (positions.extent(0) != 0 && int(positions.extent(0)) != N)
-    throw std::invalid_argument("Model: " + std::to_string(positions.extent(0)) + " positions for " +
-                                std::to_string(N) + " tokens (one per token, or none)");
-  embedding_forward(space_, x, tokens, weights_.emb);
-  if (config_.image_positions && positions.extent(0) != 0) position_channels_forward(space_, x, positions);
-}
-
-template <class ExecSpace, class Scalar>
 double Model<v4, ExecSpace, Scalar>::forward(const TokenView& tokens, const TokenView& targets,
                                              const PositionView& positions, const LevelView& soft_levels) {
   require_training("forward");
   const int N = shape_.batch * shape_.ctx_len;
-  if (soft_levels.extent(0) != 0 && (int(soft_levels.extent(0)) != N || soft_levels.extent(1) != 3))
-    throw std::invalid_argument("Model::forward: soft levels of shape [" + std::to_string(soft_levels.extent(0)) +
-                                ", " + std::to_string(soft_levels.extent(1)) + "] for " + std::to_string(N) +
-                                " tokens (expected [" + std::to_string(N) + ", 3], or none)");
-  if (soft_levels.extent(0) != 0 && config_.vocab_size < image_token_offset + soft_target_classes)
-    throw std::invalid_argument("Model::forward: soft targets need the image tokens " +
-                                std::to_string(image_token_offset) + ".." +
-                                std::to_string(image_token_offset + soft_target_classes - 1) +
-                                ", the vocabulary has " + std::to_string(config_.vocab_size));
+  check_soft_levels<ExecSpace>(config_, N, soft_levels);
   tokens_ = tokens;
   targets_ = targets;
   soft_levels_ = soft_levels;
   const auto& w = weights_;
-  // The bfloat16 copies follow the weights as they are now: refreshing them costs a pass over the
-  // matrices, against the products' B*T passes.
-  if (train_bf16_) {
-    const auto sources = linear_matrices(weights_, config_.n_layer, "train_bf16");
-    for (std::size_t m = 0; m < sources.size(); ++m)
-      convert_bfloat16<ExecSpace, Scalar>(space_, train_bf16_->matrices[m], sources[m].first);
-  }
-  embed(emb_out_, tokens, positions);
+  if (train_bf16_) train_bf16_->refresh(space_, linear_matrices(weights_, config_.n_layer, "train_bf16"));
+  embed_tokens(space_, config_, emb_out_, tokens, positions, w.emb);
   layer_norm_forward(space_, residual_[0], ln0_mean_, ln0_rstd_, emb_out_, w.ln0_weight, w.ln0_bias);
   for (int i = 0; i < config_.n_layer; ++i) layer_forward(i, activations(i));
   layer_norm_forward(space_, head_in_, ln_out_mean_, ln_out_rstd_, residual_[config_.n_layer], w.ln_out_weight,
                      w.ln_out_bias);
   train_forward(logits_, head_in_, w.head, config_.n_layer, 0);
-  if (soft_levels_.extent(0) != 0)
-    cross_entropy_soft_forward(space_, row_loss_, row_lse_, logits_, targets, soft_levels_, image_token_offset);
-  else
-    cross_entropy_forward(space_, row_loss_, row_lse_, logits_, targets);
-  return mean_of<ExecSpace, Scalar>(space_, row_loss_);
+  return loss_forward(space_, row_loss_, row_lse_, logits_, targets, soft_levels_);
 }
 
 template <class ExecSpace, class Scalar>
@@ -377,11 +293,7 @@ void Model<v4, ExecSpace, Scalar>::backward(double l2wrap) {
   auto& s = *scratch_;
   // The logits' storage receives their gradient. The position channels are constants: the
   // gradient of the embedding output passes to emb unchanged, below.
-  if (soft_levels_.extent(0) != 0)
-    cross_entropy_soft_backward(space_, logits_, logits_, row_lse_, targets_, soft_levels_, image_token_offset,
-                                Scalar(1.0 / N), Scalar(l2wrap / N));
-  else
-    cross_entropy_backward(space_, logits_, logits_, row_lse_, targets_, Scalar(1.0 / N), Scalar(l2wrap / N));
+  loss_backward(space_, logits_, row_lse_, targets_, soft_levels_, l2wrap);
   Kokkos::deep_copy(space_, s.d_logits_in, Scalar(0));
   train_backward(s.d_logits_in, g.head, logits_, head_in_, w.head, config_.n_layer, 0);
   Kokkos::deep_copy(space_, residual_grad_, Scalar(0));
@@ -408,7 +320,7 @@ void Model<v4, ExecSpace, Scalar>::require_training(const char* what) const {
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::layer_infer(int i, int T, const State& state, InferenceV4<ExecSpace, Scalar>& work) {
   using Work = InferenceV4<ExecSpace, Scalar>;
-  using Q = Int8WeightsV4<ExecSpace, Scalar>;
+  using Q = LinearV4;
   const int N = state.slots() * T;
   const auto rows = [N](const auto& m) { return Work::head_rows(m, N); };
   const auto& w = weights_.blocks[i];
@@ -462,7 +374,7 @@ Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::infer(const TokenView& t
   using Work = InferenceV4<ExecSpace, Scalar>;
   const auto& w = weights_;
   const auto emb = Work::head_rows(work.emb, N), x = Work::head_rows(work.x, N);
-  embed(emb, tokens, positions);
+  embed_tokens(space_, config_, emb, tokens, positions, w.emb);
   layer_norm_forward(space_, x, Work::head_rows(work.mean, N), Work::head_rows(work.rstd, N), emb, w.ln0_weight,
                      w.ln0_bias);
   for (int i = 0; i < config_.n_layer; ++i) layer_infer(i, T, state, work);
@@ -485,40 +397,22 @@ Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::infer(const TokenView& t
 
 template <class ExecSpace, class Scalar>
 Matrix<ExecSpace, Scalar> Model<v4, ExecSpace, Scalar>::step(int token, const State& state, int position) {
-  if (state.slots() != 1)
-    throw std::invalid_argument("Model::step: a one-slot state is needed, not " + std::to_string(state.slots()));
-  if (token < 0 || token >= config_.vocab_size)
-    throw std::invalid_argument("Model::step: token " + std::to_string(token) + " outside the vocabulary of " +
-                                std::to_string(config_.vocab_size));
-  if (position < -1 || position >= position_count)
-    throw std::invalid_argument("Model::step: image position " + std::to_string(position) + " outside -1.." +
-                                std::to_string(position_count - 1));
-  if (step_token_.extent(0) != 1) step_token_ = TokenView("step_token", 1);
-  Kokkos::deep_copy(space_, step_token_, token);
-  if (!config_.image_positions || position < 0) return infer(step_token_, 1, state);
-  if (step_position_.extent(0) != 1) step_position_ = PositionView("step_position", 1);
-  Kokkos::deep_copy(space_, step_position_, position);
-  return infer(step_token_, 1, state, false, step_position_);
+  if (step_input_.set(space_, config_, state.slots(), token, position))
+    return infer(step_input_.token, 1, state, false, step_input_.position);
+  return infer(step_input_.token, 1, state);
 }
 
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
                                           const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
-  const std::size_t matrix = std::size_t(layer) * Int8WeightsV4<ExecSpace, Scalar>::per_layer + index;
-  if (int8_)
-    int8_matmul_forward(space_, y, x, int8_->matrices[matrix], int8_->activations);
-  else if (bf16_)
-    bf16_matmul_forward(space_, y, x, bf16_->matrices[matrix], bf16_->work);
-  else
-    matmul_forward(space_, y, x, W);
+  rnn_matrices_->linear(space_, y, x, W, std::size_t(layer) * LinearV4::per_layer + index);
 }
 
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::train_forward(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
                                                  const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
   if (!train_bf16_) return matmul_forward(space_, y, x, W);
-  const std::size_t matrix = std::size_t(layer) * Int8WeightsV4<ExecSpace, Scalar>::per_layer + index;
-  matmul_forward_bf16(space_, y, x, train_bf16_->matrices[matrix], train_bf16_->work);
+  train_bf16_->forward(space_, y, x, std::size_t(layer) * LinearV4::per_layer + index);
 }
 
 template <class ExecSpace, class Scalar>
@@ -526,57 +420,32 @@ void Model<v4, ExecSpace, Scalar>::train_backward(const Matrix<ExecSpace, Scalar
                                                   const Matrix<ExecSpace, Scalar>& dy, const Matrix<ExecSpace, Scalar>& x,
                                                   const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
   if (!train_bf16_) return matmul_backward(space_, dx, dW, dy, x, W);
-  const std::size_t matrix = std::size_t(layer) * Int8WeightsV4<ExecSpace, Scalar>::per_layer + index;
-  matmul_backward_bf16(space_, dx, dW, dy, x, train_bf16_->matrices[matrix], train_bf16_->work);
+  train_bf16_->backward(space_, dx, dW, dy, x, std::size_t(layer) * LinearV4::per_layer + index);
 }
 
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::quantize_int8() {
-  if (bf16_)
-    throw std::logic_error("Model::quantize_int8: the model has bfloat16 weights (int8 and bfloat16 exclude each "
-                           "other)");
-  using Q = Int8WeightsV4<ExecSpace, Scalar>;
-  const auto sources = linear_matrices(weights_, config_.n_layer, "int8");
-  std::size_t total = 0;
-  for (const auto& [W, label] : sources) total += padded_elements<std::int8_t>(W.size());
-  auto q = std::make_unique<Q>();
-  q->storage = allocate_with_huge_pages<decltype(q->storage)>("int8.storage", total);
-  std::size_t offset = 0;
-  for (const auto& [W, label] : sources) {
-    q->matrices.emplace_back(label, q->storage.data() + offset, int(W.extent(0)), int(W.extent(1)));
-    rwkv::quantize_int8(space_, q->matrices.back(), W);
-    offset += padded_elements<std::int8_t>(W.size());
-  }
-  space_.fence();
-  int8_ = std::move(q);
+  rnn_matrices_->quantize_int8(space_, linear_matrices(weights_, config_.n_layer, "int8"));
 }
 
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::use_bfloat16_weights() {
-  if (int8_)
-    throw std::logic_error("Model::use_bfloat16_weights: the model has int8 weights (int8 and bfloat16 exclude "
-                           "each other)");
-  const auto sources = linear_matrices(weights_, config_.n_layer, "bf16");
-  auto copies = std::make_unique<BFloat16WeightsV4<ExecSpace, Scalar>>();
-  allocate_bfloat16_copies(sources, "bf16.storage", copies->storage, copies->matrices);
-  for (std::size_t m = 0; m < sources.size(); ++m)
-    convert_bfloat16<ExecSpace, Scalar>(space_, copies->matrices[m], sources[m].first);
-  space_.fence();
-  bf16_ = std::move(copies);
+  rnn_matrices_->use_bfloat16(space_, linear_matrices(weights_, config_.n_layer, "bf16"));
+}
+
+template <class ExecSpace, class Scalar>
+bool Model<v4, ExecSpace, Scalar>::quantized() const {
+  return rnn_matrices_->int8();
+}
+
+template <class ExecSpace, class Scalar>
+bool Model<v4, ExecSpace, Scalar>::bfloat16_weights() const {
+  return rnn_matrices_->bfloat16();
 }
 
 template <class ExecSpace, class Scalar>
 std::size_t Model<v4, ExecSpace, Scalar>::step_weight_bytes() const {
-  std::size_t bytes = 0;
-  for (const TensorSpec& s : specs_) {
-    if (s.name == "emb.weight") bytes += s.cols * sizeof(Scalar);  // one row
-    else if (!s.is_matrix() || !(int8_ || bf16_)) bytes += s.size() * sizeof(Scalar);
-  }
-  if (int8_)
-    for (const auto& m : int8_->matrices) bytes += m.bytes();
-  if (bf16_)
-    for (const auto& m : bf16_->matrices) bytes += m.bytes();
-  return bytes;
+  return rnn_matrices_->step_weight_bytes(specs_);
 }
 
 }  // namespace rwkv

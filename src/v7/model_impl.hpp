@@ -5,10 +5,10 @@
 #include <rwkv/v7/init.hpp>
 #include <rwkv/v7/model.hpp>
 
+#include "../embedding_and_loss.hpp"
+#include "../linear_copies.hpp"
+
 #include <rwkv/kernels/activations.hpp>
-#include <rwkv/kernels/cross_entropy.hpp>
-#include <rwkv/kernels/embedding.hpp>
-#include <rwkv/kernels/gemm.hpp>
 #include <rwkv/kernels/key7.hpp>
 #include <rwkv/kernels/layer_norm.hpp>
 #include <rwkv/kernels/ln_x7.hpp>
@@ -147,10 +147,35 @@ struct InferenceV7 {
         logits("infer_logits", S, c.vocab_size), last_mean("infer_last_mean", S), last_rstd("infer_last_rstd", S) {}
 };
 
+// The large matrices, per layer in Linear's order, then the head (as layer n_layer, index 0), each
+// with a label: what RNN mode's int8 or bfloat16 copies stand for (src/linear_copies.hpp). The
+// LoRAs stay float: their products are thin.
+struct LinearV7 {
+  enum Index : int { att_receptance, att_key, att_value, att_output, ffn_key, ffn_value, per_layer };
+};
+
+template <class ExecSpace, class Scalar>
+LabelledMatrices<ExecSpace, Scalar> linear_matrices7(const Weights7<ExecSpace, Scalar>& w, int n_layer,
+                                                     const std::string& prefix) {
+  LabelledMatrices<ExecSpace, Scalar> sources;
+  for (int i = 0; i < n_layer; ++i) {
+    const auto& b = w.blocks[i];
+    const std::string l = prefix + "." + std::to_string(i) + ".";
+    sources.insert(sources.end(), {{b.att_receptance, l + "att.receptance"},
+                                   {b.att_key, l + "att.key"},
+                                   {b.att_value, l + "att.value"},
+                                   {b.att_output, l + "att.output"},
+                                   {b.ffn_key, l + "ffn.key"},
+                                   {b.ffn_value, l + "ffn.value"}});
+  }
+  sources.emplace_back(w.head, prefix + ".head");
+  return sources;
+}
+
 template <class ExecSpace, class Scalar>
 Model<v7, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingShape& shape, ExecSpace space)
-    : config_(config_for_arch(config, v7::name)), shape_(shape), space_(space), specs_(tensor_specs(v7{}, config_)),
-      weights_("weights", config_, specs_) {
+    : config_(config_of_v7(config)), shape_(shape), space_(space), specs_(tensor_specs(v7{}, config_)),
+      weights_("weights", config_, specs_), rnn_matrices_(std::make_unique<InferenceMatrices<ExecSpace, Scalar>>()) {
   with_head_size(config_.head_size, [](auto) {});
   if (shape.batch < 0 || shape.ctx_len < 0 || (shape.batch > 0) != (shape.ctx_len > 0))
     throw std::invalid_argument("Model: training shape batch " + std::to_string(shape.batch) + ", ctx_len " +
@@ -204,6 +229,37 @@ void Model<v7, ExecSpace, Scalar>::zero_grad() {
 template <class ExecSpace, class Scalar>
 LayerActivationsV7<ExecSpace, Scalar>& Model<v7, ExecSpace, Scalar>::activations(int layer) {
   return *layers_[shape_.recompute ? 0 : layer];
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v7, ExecSpace, Scalar>::linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
+                                          const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
+  rnn_matrices_->linear(space_, y, x, W, std::size_t(layer) * LinearV7::per_layer + index);
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v7, ExecSpace, Scalar>::quantize_int8() {
+  rnn_matrices_->quantize_int8(space_, linear_matrices7(weights_, config_.n_layer, "int8"));
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v7, ExecSpace, Scalar>::use_bfloat16_weights() {
+  rnn_matrices_->use_bfloat16(space_, linear_matrices7(weights_, config_.n_layer, "bf16"));
+}
+
+template <class ExecSpace, class Scalar>
+bool Model<v7, ExecSpace, Scalar>::quantized() const {
+  return rnn_matrices_->int8();
+}
+
+template <class ExecSpace, class Scalar>
+bool Model<v7, ExecSpace, Scalar>::bfloat16_weights() const {
+  return rnn_matrices_->bfloat16();
+}
+
+template <class ExecSpace, class Scalar>
+std::size_t Model<v7, ExecSpace, Scalar>::step_weight_bytes() const {
+  return rnn_matrices_->step_weight_bytes(specs_);
 }
 
 template <class ExecSpace, class Scalar>

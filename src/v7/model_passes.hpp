@@ -74,9 +74,15 @@ void Model<v7, ExecSpace, Scalar>::layer_pass(int i, int T, LayerActivationsV7<E
   layer_norm_forward(space_, A.a, A.a_mean, A.a_rstd, x, w.ln1_weight, w.ln1_bias);
   token_shift7_forward<time_mix7_lerps>(space_, T, A.xc, A.a, io.att_shift, const_lerp_vectors(w));
   if (carried) last_token(space_, T, io.att_shift, A.a);
-  matmul_forward(space_, A.r, A.xc[lerp7_r], w.att_receptance);
-  matmul_forward(space_, A.k, A.xc[lerp7_k], w.att_key);
-  matmul_forward(space_, A.v, A.xc[lerp7_v], w.att_value);
+  // Training multiplies by the float weights; RNN mode by their copies where there are any.
+  const auto product = [&](const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& in,
+                           const Matrix<ExecSpace, Scalar>& W, int index) {
+    if (carried) return linear(y, in, W, i, index);
+    matmul_forward(space_, y, in, W);
+  };
+  product(A.r, A.xc[lerp7_r], w.att_receptance, LinearV7::att_receptance);
+  product(A.k, A.xc[lerp7_k], w.att_key, LinearV7::att_key);
+  product(A.v, A.xc[lerp7_v], w.att_value, LinearV7::att_value);
   lora_matmul_forward(space_, A.h_w, A.xc[lerp7_w], w.att_w.down);
   lora7_forward(space_, Lora7Activation::tanh, A.h_w, A.h_w, Vec());
   lora_matmul_forward(space_, A.z, A.h_w, w.att_w.up);
@@ -99,16 +105,16 @@ void Model<v7, ExecSpace, Scalar>::layer_pass(int i, int T, LayerActivationsV7<E
     wkv7_forward<decltype(n)::value>(space_, T, A.y, io.wkv_state, io.wkv_saved, wkv_inputs(i, A));
   });
   ln_x7_forward(space_, N, A.u, A.ln_x_mean, A.ln_x_rstd, ln_x_inputs(i, A, w), Scalar(config_.ln_x_eps));
-  matmul_forward(space_, io.branch, A.u, w.att_output);
+  product(io.branch, A.u, w.att_output, LinearV7::att_output);
   residual_add_forward(space_, A.x_mid, x, io.branch);
   // channel mix
   layer_norm_forward(space_, A.f, A.f_mean, A.f_rstd, A.x_mid, w.ln2_weight, w.ln2_bias);
   token_shift7_forward<1>(space_, T, Matrices<1, ExecSpace, Scalar>{A.ffn_xk}, A.f, io.ffn_shift,
                           ConstVectors<1, ExecSpace, Scalar>{w.ffn_x_k});
   if (carried) last_token(space_, T, io.ffn_shift, A.f);
-  matmul_forward(space_, A.ffn_k, A.ffn_xk, w.ffn_key);
+  product(A.ffn_k, A.ffn_xk, w.ffn_key, LinearV7::ffn_key);
   squared_relu_forward(space_, A.ffn_k2, A.ffn_k);
-  matmul_forward(space_, io.branch, A.ffn_k2, w.ffn_value);
+  product(io.branch, A.ffn_k2, w.ffn_value, LinearV7::ffn_value);
   residual_add_forward(space_, io.x_out, A.x_mid, io.branch);
 }
 
@@ -216,34 +222,36 @@ void Model<v7, ExecSpace, Scalar>::time_mix_backward(int i, LayerActivationsV7<E
 }
 
 template <class ExecSpace, class Scalar>
-double Model<v7, ExecSpace, Scalar>::forward(const TokenView& tokens, const TokenView& targets) {
+double Model<v7, ExecSpace, Scalar>::forward(const TokenView& tokens, const TokenView& targets,
+                                             const PositionView& positions, const LevelView& soft_levels) {
   require_training("forward");
   const int rows = shape_.batch * shape_.ctx_len;
   if (int(tokens.extent(0)) != rows || int(targets.extent(0)) != rows)
     throw std::invalid_argument("Model::forward: " + std::to_string(tokens.extent(0)) + " tokens and " +
                                 std::to_string(targets.extent(0)) + " targets for B * T = " + std::to_string(rows));
+  check_soft_levels<ExecSpace>(config_, rows, soft_levels);
   tokens_ = tokens;
   targets_ = targets;
+  soft_levels_ = soft_levels;
   const auto& w = weights_;
-  embedding_forward(space_, emb_out_, tokens, w.emb);
+  embed_tokens(space_, config_, emb_out_, tokens, positions, w.emb);
   layer_norm_forward(space_, residual_[0], ln0_mean_, ln0_rstd_, emb_out_, w.ln0_weight, w.ln0_bias);
   for (int i = 0; i < config_.n_layer; ++i) layer_forward(i, activations(i));
   layer_norm_forward(space_, head_in_, ln_out_mean_, ln_out_rstd_, residual_[config_.n_layer], w.ln_out_weight,
                      w.ln_out_bias);
   matmul_forward(space_, logits_, head_in_, w.head);
-  cross_entropy_forward(space_, row_loss_, row_lse_, logits_, targets);
-  return mean_of<ExecSpace, Scalar>(space_, row_loss_);
+  return loss_forward(space_, row_loss_, row_lse_, logits_, targets, soft_levels_);
 }
 
 template <class ExecSpace, class Scalar>
 void Model<v7, ExecSpace, Scalar>::backward(double l2wrap) {
   require_training("backward");
-  const int rows = shape_.batch * shape_.ctx_len;
   const auto& w = weights_;
   auto& g = grads_;
   auto& s = *scratch_;
-  // The logits' storage receives their gradient.
-  cross_entropy_backward(space_, logits_, logits_, row_lse_, targets_, Scalar(1.0 / rows), Scalar(l2wrap / rows));
+  // The logits' storage receives their gradient. The position channels are constants: the
+  // gradient of the embedding output passes to emb unchanged, below.
+  loss_backward(space_, logits_, row_lse_, targets_, soft_levels_, l2wrap);
   Kokkos::deep_copy(space_, s.d_logits_in, Scalar(0));
   matmul_backward(space_, s.d_logits_in, g.head, logits_, head_in_, w.head);
   Kokkos::deep_copy(space_, residual_grad_, Scalar(0));
@@ -262,7 +270,7 @@ void Model<v7, ExecSpace, Scalar>::backward(double l2wrap) {
 
 template <class ExecSpace, class Scalar>
 Matrix<ExecSpace, Scalar> Model<v7, ExecSpace, Scalar>::infer(const TokenView& tokens, int T, const State& state,
-                                                              bool all_positions) {
+                                                              bool all_positions, const PositionView& positions) {
   const int S = state.slots(), rows = S * T;
   if (state.layers() != config_.n_layer || state.n_embd() != config_.n_embd || state.head_size() != config_.head_size)
     throw std::invalid_argument("Model::infer: state of " + std::to_string(state.layers()) + " layers x " +
@@ -273,11 +281,13 @@ Matrix<ExecSpace, Scalar> Model<v7, ExecSpace, Scalar>::infer(const TokenView& t
   if (T < 1 || int(tokens.extent(0)) != rows)
     throw std::invalid_argument("Model::infer: " + std::to_string(tokens.extent(0)) + " tokens for " +
                                 std::to_string(S) + " slots x T = " + std::to_string(T));
-  if (!inference_ || inference_->slots != S || inference_->T != T)
-    inference_ = std::make_unique<InferenceV7<ExecSpace, Scalar>>(S, T, config_);
-  auto& work = *inference_;
+  // Steps and prefills keep their buffers apart, so that a prefill between steps allocates nothing.
+  auto& buffers = T == 1 ? step_work_ : prefill_work_;
+  if (!buffers || buffers->slots != S || buffers->T != T)
+    buffers = std::make_unique<InferenceV7<ExecSpace, Scalar>>(S, T, config_);
+  auto& work = *buffers;
   const auto& w = weights_;
-  embedding_forward(space_, work.emb, tokens, w.emb);
+  embed_tokens(space_, config_, work.emb, tokens, positions, w.emb);
   layer_norm_forward(space_, work.x, work.mean, work.rstd, work.emb, w.ln0_weight, w.ln0_bias);
   for (int i = 0; i < config_.n_layer; ++i)
     layer_pass(i, T, work.layer,
@@ -286,27 +296,22 @@ Matrix<ExecSpace, Scalar> Model<v7, ExecSpace, Scalar>::infer(const TokenView& t
     if (work.all_logits.extent(0) == 0)
       work.all_logits = Matrix<ExecSpace, Scalar>("infer_all_logits", rows, config_.vocab_size);
     layer_norm_forward(space_, work.emb, work.mean, work.rstd, work.x, w.ln_out_weight, w.ln_out_bias);
-    matmul_forward(space_, work.all_logits, work.emb, w.head);
+    linear(work.all_logits, work.emb, w.head, config_.n_layer, 0);
     return work.all_logits;
   }
   // Only each sequence's last token needs logits.
   last_token(space_, T, work.last, work.x);
   layer_norm_forward(space_, work.last_norm, work.last_mean, work.last_rstd, work.last, w.ln_out_weight,
                      w.ln_out_bias);
-  matmul_forward(space_, work.logits, work.last_norm, w.head);
+  linear(work.logits, work.last_norm, w.head, config_.n_layer, 0);
   return work.logits;
 }
 
 template <class ExecSpace, class Scalar>
-Matrix<ExecSpace, Scalar> Model<v7, ExecSpace, Scalar>::step(int token, const State& state) {
-  if (state.slots() != 1)
-    throw std::invalid_argument("Model::step: a one-slot state is needed, not " + std::to_string(state.slots()));
-  if (token < 0 || token >= config_.vocab_size)
-    throw std::invalid_argument("Model::step: token " + std::to_string(token) + " outside the vocabulary of " +
-                                std::to_string(config_.vocab_size));
-  if (step_token_.extent(0) != 1) step_token_ = TokenView("step_token", 1);
-  Kokkos::deep_copy(space_, step_token_, token);
-  return infer(step_token_, 1, state);
+Matrix<ExecSpace, Scalar> Model<v7, ExecSpace, Scalar>::step(int token, const State& state, int position) {
+  if (step_input_.set(space_, config_, state.slots(), token, position))
+    return infer(step_input_.token, 1, state, false, step_input_.position);
+  return infer(step_input_.token, 1, state);
 }
 
 }  // namespace rwkv

@@ -24,6 +24,16 @@ Lora7Ranks lora7_ranks(const ModelConfig& c) {
   return {rank(c.rank_w, 2.5), rank(c.rank_a, 2.5), rank(c.rank_v, 1.7), rank(c.rank_g, 5.0)};
 }
 
+ModelConfig config_of_v7(const ModelConfig& config) {
+  ModelConfig c = config_for_arch(config, v7::name);
+  const Lora7Ranks ranks = lora7_ranks(c);
+  c.rank_w = ranks.w;
+  c.rank_a = ranks.a;
+  c.rank_v = ranks.v;
+  c.rank_g = ranks.g;
+  return c;
+}
+
 std::vector<TensorSpec> tensor_specs(v7, const ModelConfig& c) {
   validate(c);
   if (c.n_embd % c.head_size != 0)

@@ -65,9 +65,9 @@ check "a checkpoint of an unknown version (h5py sets arch rwkv-9)" $python -c "
 import h5py, numpy as np, shutil
 shutil.copy('straight.h5', 'rwkv9.h5')
 with h5py.File('rwkv9.h5', 'a') as f: f.attrs['arch'] = np.bytes_(b'rwkv-9')"
-fails_with "rwkv9.h5: attribute 'arch': unknown architecture 'rwkv-9'; this build knows v4 (rwkv-4)" \
+fails_with "rwkv9.h5: attribute 'arch': unknown architecture 'rwkv-9'; this build knows v4 (rwkv-4), v7 (rwkv-7)" \
   "$train" --resume rwkv9.h5
-fails_with "unknown architecture 'v9'; this build knows v4 (rwkv-4)" "$train" --data corpus.txt --arch v9 --steps 1
+fails_with "unknown architecture 'v9'; this build knows v4 (rwkv-4), v7 (rwkv-7)" "$train" --data corpus.txt --arch v9 --steps 1
 check "--arch v4 names the version in the file" bash -c "'$train' ${run[*]} --arch v4 --steps 0 --save v4.h5 &&
   $python -c \"import h5py; assert h5py.File('v4.h5', 'r').attrs['arch'] in ('rwkv-4', b'rwkv-4')\""
 fails_with "--data FILE is required (or --resume CKPT)" "$train" --steps 2

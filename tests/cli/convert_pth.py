@@ -15,7 +15,8 @@
 5. RWKV-7: a random state_dict of benchmarks/pytorch/rwkv7_reference.py's model (RWKV-LM's names
    and shapes), float32, bfloat16 and float16, with and without layer 0's unused value LoRA, goes
    to HDF5 with the version, head size and LoRA ranks read off the shapes and back to the same
-   .pth bit for bit; h5 -> pth -> h5 is bit exact; bad RWKV-7 files are refused by name.
+   .pth bit for bit; h5 -> pth -> h5 is bit exact; rwkv-eval --dump-logits of the converted file
+   matches that model's float64 forward; bad RWKV-7 files are refused by name.
 Exits 77 (ctest: skipped) when torch or h5py is missing.
 """
 import os
@@ -248,7 +249,7 @@ def main():
     check("a failed conversion leaves an existing output as it was",
           p.returncode == 1 and open("keep.h5").read() == "previous")
 
-    check_rwkv7()
+    check_rwkv7(rwkv_eval)
     print(f"{failures} failure(s)")
     return 1 if failures else 0
 
@@ -273,13 +274,22 @@ def rwkv7_state_dict(gen, dtype, layer0_value_lora):
     return sd
 
 
+def reference_logits7(sd, tokens):
+    """rwkv7_reference's float64 forward of exactly the values in `sd` (layer 0's unused value LoRA,
+    which its model does not hold, left out)."""
+    model = ref7.RWKV7(L7, C7, N7, V7, RANKS7).double()
+    model.load_state_dict({k: v.double() for k, v in sd.items() if k not in ("blocks.0.att.v0", "blocks.0.att.v1", "blocks.0.att.v2")})
+    with torch.no_grad():
+        return ref7.logits_of(model(torch.tensor(tokens, dtype=torch.long).view(1, -1)))[0].numpy()
+
+
 def same_state_dict(a, b):
     """The same tensors (order aside: our PyTorch modules list them in their own order)."""
     return sorted(a) == sorted(b) and all(a[k].dtype == b[k].dtype and a[k].shape == b[k].shape and
                                       torch.equal(a[k], b[k]) for k in a)
 
 
-def check_rwkv7():
+def check_rwkv7(rwkv_eval):
     gen = torch.Generator().manual_seed(7)
     sd = rwkv7_state_dict(gen, torch.float32, False)
     torch.save(sd, "v7.pth")
@@ -310,6 +320,23 @@ def check_rwkv7():
         check("RWKV-7: ... and back to the same .pth",
               convert("to-pth", "v7-layer0.h5", "v7-layer0-back.pth") and
               same_state_dict(torch.load("v7-layer0-back.pth"), sd0))
+
+    # rwkv-eval of the converted files against our PyTorch RWKV-7 in float64 on the same float32
+    # values; layer 0's unused value LoRA changes nothing.
+    tokens7 = torch.randint(0, V7, (T,), generator=gen).tolist()
+    np.save("tokens7.npy", np.array(tokens7, dtype=np.uint16))
+    for h5, weights, what in (("v7.h5", sd, "the converted file"),
+                              ("v7-layer0.h5", sd0, "the file with layer 0's value LoRA")):
+        logits = eval_logits(rwkv_eval, h5, "tokens7.npy", "logits7.h5")
+        if check(f"RWKV-7: rwkv-eval --dump-logits of {what}", logits is not None):
+            expected = reference_logits7(weights, tokens7)
+            err = np.abs(logits - expected).max()
+            # float32 against float64 on the same weights: 64 unit roundoffs (2^-24 each) of the
+            # largest logit, as for RWKV-4 above (seen: 1.4e-06, 6 roundoffs of a largest logit of
+            # 3.5).
+            tolerance = 64 * 2.0 ** -24 * np.abs(expected).max()
+            check(f"RWKV-7: logits [{T}, {V7}] of {what} == PyTorch float64 forward", err <= tolerance,
+                  f"max abs error {err:.2e}, tolerance {tolerance:.2e}")
 
     for dtype, name in ((torch.bfloat16, "bfloat16"), (torch.float16, "float16")):
         sd16 = rwkv7_state_dict(gen, dtype, False)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # rwkv-train under MPI on this machine's loopback: 2 ranks x micro-batch 2 follow 1 rank x
-# micro-batch 4 over 20 steps (the same sequences; only the gradient sums' order differs), a
+# micro-batch 4 over 20 steps (the same sequences; only the gradient sums' order differs; RWKV-7
+# too, over 10), a
 # 2-rank run stopped and resumed equals the straight one bit for bit, and a rank killed with
 # SIGKILL ends the whole job with an error well before a bounded timeout instead of hanging.
 #   mpi.sh RWKV_TRAIN MPIEXEC WORK_DIR
@@ -27,6 +28,13 @@ check "the same loss curve within 1e-6 relative" awk 'NR == FNR { a[FNR] = $1; n
   END { exit bad || NR != 40 }' <(losses one.h5.jsonl) <(losses two.h5.jsonl)
 check "the losses fall" awk 'NR == 1 { first = $1 } END { exit !(NR == 20 && $1 < first - 0.5) }' <(losses two.h5.jsonl)
 check "rank 0 alone wrote the log: all-reduce time per step logged" grep -q '"allreduce_s"' two.h5.jsonl
+check "RWKV-7: 1 rank x micro-batch 4, 10 steps" "$train" "${run[@]}" --arch v7 --head-size 16 --steps 10 \
+  --micro-batch 4 --save one7.h5
+check "RWKV-7: 2 ranks x micro-batch 2, 10 steps" timeout 300 "${mpirun[@]}" "$train" "${run[@]}" --arch v7 \
+  --head-size 16 --steps 10 --micro-batch 2 --save two7.h5
+check "RWKV-7: the same loss curve within 1e-6 relative" awk 'NR == FNR { a[FNR] = $1; next }
+  { d = a[FNR] - $1; if (d < 0) d = -d; if (d > 1e-6 * a[FNR]) { print "step " FNR ": " a[FNR] " vs " $1; bad = 1 } }
+  END { exit bad || NR != 20 }' <(losses one7.h5.jsonl) <(losses two7.h5.jsonl)
 
 check "2 ranks stopped after step 4 of 8" timeout 300 "${mpirun[@]}" "$train" "${run[@]}" --steps 8 --micro-batch 2 \
   --stop-at 4 --save half.h5

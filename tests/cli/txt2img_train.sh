@@ -12,21 +12,7 @@ export OMP_PROC_BIND=spread OMP_PLACES=threads
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # 16 PNGs of two colours each (left and right halves), 32x32 RGB, written with the standard library.
-python3 - <<'PY' || exit 1
-import struct, zlib
-colours = {"red": (230, 20, 20), "green": (20, 200, 40), "blue": (30, 40, 220), "white": (255, 255, 255)}
-def png(path, left, right):
-    rows = b"".join(b"\0" + bytes(left) * 16 + bytes(right) * 16 for _ in range(32))
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 32, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-with open("list.tsv", "w") as tsv:
-    for a in colours:
-        for b in colours:
-            png(f"{a}-{b}.png", colours[a], colours[b])
-            tsv.write(f"{a}-{b}.png\t{a} and {b}\n")
-PY
+python3 "$(dirname "${BASH_SOURCE[0]}")/two_colour_pngs.py" red green blue white || exit 1
 check "rwkv-image-data packs the 16 PNGs" "$image_data" --tsv list.tsv --out set.h5 --heldout-percent 25
 run=(--task txt2img --data set.h5 --n-layer 1 --n-embd 72 --micro-batch 2 --caption-bytes 16 --lr-init 2e-3
   --lr-final 1e-4 --val-windows 2 --threads 2)

@@ -40,11 +40,9 @@ struct ScratchV4;
 template <class ExecSpace, class Scalar>
 struct InferenceV4;
 template <class ExecSpace, class Scalar>
-struct Int8WeightsV4;
+class InferenceMatrices;  // src/linear_copies.hpp
 template <class ExecSpace, class Scalar>
-struct BFloat16WeightsV4;
-template <class ExecSpace, class Scalar>
-struct TrainingBFloat16V4;
+class TrainingBFloat16Matrices;
 
 template <class ExecSpace, class Scalar>
 class Model<v4, ExecSpace, Scalar> {
@@ -52,14 +50,10 @@ class Model<v4, ExecSpace, Scalar> {
   using version = v4;
   using execution_space = ExecSpace;
   using scalar_type = Scalar;
-  using TokenView = Kokkos::View<int*, typename ExecSpace::memory_space>;
+  using TokenView = TokenViewOf<ExecSpace>;
   // Per token: its position in its image, 0..1023, or -1 for none. An empty view: no positions.
-  using PositionView = Kokkos::View<int*, typename ExecSpace::memory_space>;
-  // [rows, 3] channel levels in [0, 7] for soft targets, or negative for a row's hard target.
-  using LevelView = Kokkos::View<float**, Kokkos::LayoutRight, typename ExecSpace::memory_space>;
-  // The first image token of the vocabulary (bytes 0..255 come first): soft targets spread over
-  // tokens image_token_offset .. image_token_offset + 511.
-  static constexpr int image_token_offset = 256;
+  using PositionView = TokenViewOf<ExecSpace>;
+  using LevelView = LevelViewOf<ExecSpace>;  // rwkv/model.hpp
   using State = RnnState<ExecSpace, Scalar>;
 
   // config.arch may be empty or "rwkv-4"; the model's config() names its version either way.
@@ -99,11 +93,11 @@ class Model<v4, ExecSpace, Scalar> {
   // (kernels/int8_matmul.hpp); the float weights stay (training and forward() use them).
   // int8 and bfloat16 copies exclude each other: asking for the second throws std::logic_error.
   void quantize_int8();
-  bool quantized() const { return bool(int8_); }
+  bool quantized() const;
   // The same with bfloat16 copies (kernels/bf16_matmul.hpp): half the bytes of float32, products
   // summed in Scalar.
   void use_bfloat16_weights();
-  bool bfloat16_weights() const { return bool(bf16_); }
+  bool bfloat16_weights() const;
   // Bytes of weights one RNN step reads: every matrix (float, int8 or bfloat16) and vector, the
   // embedding row aside.
   std::size_t step_weight_bytes() const;
@@ -123,11 +117,11 @@ class Model<v4, ExecSpace, Scalar> {
   LayerActivationsV4<ExecSpace, Scalar>& activations(int layer);
   void layer_infer(int layer, int T, const State& state, InferenceV4<ExecSpace, Scalar>& work);
   // y = x W^T with W's int8 or bfloat16 copy where there is one (index: the matrix in
-  // Int8WeightsV4's order).
+  // linear_matrices' order, src/v4/model_impl.hpp).
   void linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
               const Matrix<ExecSpace, Scalar>& W, int layer, int index);
   // The training products y = x W^T and dx += dy W, dW += dy^T x, on W's bfloat16 copy when the
-  // shape's precision is bf16 (layer, index: the matrix in Int8WeightsV4's order).
+  // shape's precision is bf16 (layer, index: as linear()).
   void train_forward(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
                      const Matrix<ExecSpace, Scalar>& W, int layer, int index);
   void train_backward(const Matrix<ExecSpace, Scalar>& dx, const Matrix<ExecSpace, Scalar>& dW,
@@ -135,7 +129,6 @@ class Model<v4, ExecSpace, Scalar> {
                       const Matrix<ExecSpace, Scalar>& W, int layer, int index);
   void require_training(const char* what) const;
   // x = emb[tokens] (+ the position channels where the config asks for them and positions are given).
-  void embed(const Matrix<ExecSpace, Scalar>& x, const TokenView& tokens, const PositionView& positions);
 
   ModelConfig config_;
   TrainingShape shape_;
@@ -143,8 +136,8 @@ class Model<v4, ExecSpace, Scalar> {
   std::vector<TensorSpec> specs_;
   Weights<ExecSpace, Scalar> weights_, grads_;
 
-  TokenView tokens_, targets_, step_token_;
-  PositionView step_position_;
+  TokenView tokens_, targets_;
+  StepInput<ExecSpace> step_input_;
   LevelView soft_levels_;  // of the last forward; empty: hard targets
   Matrix<ExecSpace, Scalar> emb_out_;   // emb[tokens] (+ position channels), the input of ln0
   Vector<ExecSpace, Scalar> ln0_mean_, ln0_rstd_;
@@ -158,9 +151,8 @@ class Model<v4, ExecSpace, Scalar> {
   Matrix<ExecSpace, Scalar> no_shift_;  // empty: every sequence starts fresh (token shift of zeros)
   std::unique_ptr<ScratchV4<ExecSpace, Scalar>> scratch_;
   std::unique_ptr<InferenceV4<ExecSpace, Scalar>> inference_;  // RNN-mode buffers, sized on use
-  std::unique_ptr<Int8WeightsV4<ExecSpace, Scalar>> int8_;      // after quantize_int8()
-  std::unique_ptr<BFloat16WeightsV4<ExecSpace, Scalar>> bf16_;  // after use_bfloat16_weights()
-  std::unique_ptr<TrainingBFloat16V4<ExecSpace, Scalar>> train_bf16_;  // precision bf16
+  std::unique_ptr<InferenceMatrices<ExecSpace, Scalar>> rnn_matrices_;          // RNN mode's int8 or bf16 copies
+  std::unique_ptr<TrainingBFloat16Matrices<ExecSpace, Scalar>> train_bf16_;  // precision bf16
 };
 
 #define RWKV_MODEL_V4_EXTERN(SPACE, SCALAR) extern template class Model<v4, SPACE, SCALAR>;

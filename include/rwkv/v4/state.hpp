@@ -7,9 +7,11 @@
 #include <rwkv/config.hpp>
 #include <rwkv/core/views.hpp>
 #include <rwkv/kernels/wkv.hpp>
+#include <rwkv/state_part.hpp>
 
 #include <Kokkos_Core.hpp>
 
+#include <tuple>
 #include <vector>
 
 namespace rwkv {
@@ -34,6 +36,8 @@ class RnnState {
   int slots() const { return int(data_.extent(2)); }
   int n_embd() const { return int(data_.extent(3)); }
   const Data& data() const { return data_; }
+  // What a state file stores: the one view, as dataset "state".
+  std::tuple<StatePart<Data>> file_parts() const { return {StatePart<Data>{"state", data_, slot_axis}}; }
 
   Matrix<ExecSpace, Scalar> part(int layer, Part p) const {
     return Kokkos::subview(data_, layer, int(p), Kokkos::ALL, Kokkos::ALL);

@@ -13,9 +13,9 @@
 // used as stored, x w1 (kernels/lora_matmul.hpp). The forward keeps what the backward needs (per
 // layer, or only the layer inputs when `recompute` is set: the backward then runs each layer's
 // forward again). RNN mode (infer, step) runs the same layers from and into an RnnState7, T tokens
-// of S sequences in one pass: T = 1 is the token-by-token step, T > 1 a parallel prefill. Not yet
-// in include/rwkv/arch.hpp's KnownVersions: the interface every program instantiates also has
-// image positions, int8 and bfloat16 copies and state files, which v7 lacks so far.
+// of S sequences in one pass: T = 1 is the token-by-token step, T > 1 a parallel prefill; its
+// large matrices (r, k, v, output, the channel mix's and the head; not the LoRAs) may be int8 or
+// bfloat16 copies (src/linear_copies.hpp).
 #pragma once
 
 #include <rwkv/config.hpp>
@@ -39,6 +39,8 @@ template <class ExecSpace, class Scalar>
 struct LayerIoV7;
 template <class ExecSpace, class Scalar>
 struct InferenceV7;
+template <class ExecSpace, class Scalar>
+class InferenceMatrices;  // src/linear_copies.hpp
 
 template <class ExecSpace, class Scalar>
 class Model<v7, ExecSpace, Scalar> {
@@ -46,7 +48,10 @@ class Model<v7, ExecSpace, Scalar> {
   using version = v7;
   using execution_space = ExecSpace;
   using scalar_type = Scalar;
-  using TokenView = Kokkos::View<int*, typename ExecSpace::memory_space>;
+  using TokenView = TokenViewOf<ExecSpace>;
+  // Per token: its position in its image, 0..1023, or -1 for none. An empty view: no positions.
+  using PositionView = TokenViewOf<ExecSpace>;
+  using LevelView = LevelViewOf<ExecSpace>;  // rwkv/model.hpp
   using State = RnnState7<ExecSpace, Scalar>;
 
   // config.arch may be empty or "rwkv-7"; the model's config() names its version either way.
@@ -61,8 +66,11 @@ class Model<v7, ExecSpace, Scalar> {
   void initialize(std::uint64_t seed);
 
   // tokens, targets: [B*T] token ids (row n = b*T + t). Returns the mean cross-entropy (nats).
-  // Keeps the logits [B*T, V] in logits() until the next backward().
-  double forward(const TokenView& tokens, const TokenView& targets);
+  // Keeps the logits [B*T, V] in logits() until the next backward(). positions: [B*T] image
+  // positions (added to the embeddings when config.image_positions), or empty. soft_levels: [B*T, 3]
+  // (rows with a negative level take their hard target), or empty for hard targets only.
+  double forward(const TokenView& tokens, const TokenView& targets, const PositionView& positions = {},
+                 const LevelView& soft_levels = {});
   // Adds the gradient of the last forward's loss to grads(). `l2wrap` > 0 adds RWKV-LM's
   // L2Wrap penalty gradient (l2wrap * max logit at the argmax, per token, scaled by 1/(B*T)).
   void backward(double l2wrap = 0);
@@ -72,10 +80,23 @@ class Model<v7, ExecSpace, Scalar> {
   // run in one parallel pass from `state`, which is left as feeding the tokens one at a time would
   // leave it. Returns the logits [S, V] of each sequence's last token, or with all_positions the
   // logits [S*T, V] of every token: a view of the model's buffer, overwritten by the next call.
-  Matrix<ExecSpace, Scalar> infer(const TokenView& tokens, int T, const State& state, bool all_positions = false);
-  // One token of a one-slot state; only the token id crosses to the device.
-  Matrix<ExecSpace, Scalar> step(int token, const State& state);
+  // positions [S*T] (or empty) as in forward().
+  Matrix<ExecSpace, Scalar> infer(const TokenView& tokens, int T, const State& state, bool all_positions = false,
+                                  const PositionView& positions = {});
+  // One token of a one-slot state, at image position `position` (-1: none); only the token id and
+  // the position cross to the device.
+  Matrix<ExecSpace, Scalar> step(int token, const State& state, int position = -1);
   State new_state(int slots = 1) const { return State(config_, slots, space_); }
+  // From now on RNN mode multiplies by int8 (or bfloat16) copies of the large matrices
+  // (src/linear_copies.hpp); the float weights stay (training and forward() use them). The two
+  // exclude each other (std::logic_error).
+  void quantize_int8();
+  bool quantized() const;
+  void use_bfloat16_weights();
+  bool bfloat16_weights() const;
+  // Bytes of weights one RNN step reads: the matrices as RNN mode multiplies by them, every other
+  // tensor, one row of the embedding.
+  std::size_t step_weight_bytes() const;
 
   const ModelConfig& config() const { return config_; }
   const TrainingShape& shape() const { return shape_; }
@@ -93,6 +114,10 @@ class Model<v7, ExecSpace, Scalar> {
   void time_mix_backward(int layer, LayerActivationsV7<ExecSpace, Scalar>& act);
   LayerActivationsV7<ExecSpace, Scalar>& activations(int layer);
   void require_training(const char* what) const;
+  // y = x W^T in RNN mode, with W's int8 or bfloat16 copy where there is one (layer, index: the
+  // matrix in linear_matrices7's order, src/v7/model_impl.hpp).
+  void linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
+              const Matrix<ExecSpace, Scalar>& W, int layer, int index);
 
   ModelConfig config_;
   TrainingShape shape_;
@@ -100,8 +125,10 @@ class Model<v7, ExecSpace, Scalar> {
   std::vector<TensorSpec> specs_;
   Weights7<ExecSpace, Scalar> weights_, grads_;
 
-  TokenView tokens_, targets_, step_token_;
-  Matrix<ExecSpace, Scalar> emb_out_;  // emb[tokens], the input of ln0
+  TokenView tokens_, targets_;
+  StepInput<ExecSpace> step_input_;
+  LevelView soft_levels_;  // of the last forward; empty: hard targets
+  Matrix<ExecSpace, Scalar> emb_out_;  // emb[tokens] (+ position channels), the input of ln0
   Vector<ExecSpace, Scalar> ln0_mean_, ln0_rstd_;
   std::vector<Matrix<ExecSpace, Scalar>> residual_;  // residual_[i]: input of layer i; [L]: output
   Matrix<ExecSpace, Scalar> residual_grad_;          // gradient of the residual stream, layer by layer
@@ -113,7 +140,8 @@ class Model<v7, ExecSpace, Scalar> {
   Matrix<ExecSpace, Scalar> logits_;  // holds dlogits after backward()
   Vector<ExecSpace, Scalar> row_loss_, row_lse_;
   std::unique_ptr<ScratchV7<ExecSpace, Scalar>> scratch_;
-  std::unique_ptr<InferenceV7<ExecSpace, Scalar>> inference_;  // RNN-mode buffers, sized on use
+  std::unique_ptr<InferenceV7<ExecSpace, Scalar>> step_work_, prefill_work_;  // RNN mode's buffers: T = 1, T > 1
+  std::unique_ptr<InferenceMatrices<ExecSpace, Scalar>> rnn_matrices_;        // RNN mode's int8 or bf16 copies
 };
 
 #define RWKV_MODEL_V7_EXTERN(SPACE, SCALAR) extern template class Model<v7, SPACE, SCALAR>;

@@ -8,8 +8,12 @@
 #include <rwkv/config.hpp>
 #include <rwkv/core/views.hpp>
 #include <rwkv/kernels/wkv7.hpp>
+#include <rwkv/state_part.hpp>
 
 #include <Kokkos_Core.hpp>
+
+#include <tuple>
+#include <vector>
 
 namespace rwkv {
 
@@ -33,10 +37,13 @@ class RnnState7 {
   int slots() const { return int(shifts_.extent(2)); }
   int n_embd() const { return int(shifts_.extent(3)); }
   int head_size() const { return int(wkv_.extent(3)); }
-  // The two views whole, slots on axis 2 of shifts() and axis 1 of wkv_states() (what state files
-  // will store; the RWKV-4 state's one data() view cannot hold both element types).
+  // The two views whole, slots on axis 2 of shifts() and axis 1 of wkv_states().
   const Shifts& shifts() const { return shifts_; }
   const WkvStates& wkv_states() const { return wkv_; }
+  // What a state file stores: datasets "shifts" and "wkv".
+  std::tuple<StatePart<Shifts>, StatePart<WkvStates>> file_parts() const {
+    return {StatePart<Shifts>{"shifts", shifts_, 2}, StatePart<WkvStates>{"wkv", wkv_, 1}};
+  }
 
   Matrix<ExecSpace, Scalar> att_shift(int layer) const {
     return Kokkos::subview(shifts_, layer, int(att_shift_part), Kokkos::ALL, Kokkos::ALL);
@@ -79,5 +86,24 @@ class RnnState7 {
   Shifts shifts_;
   WkvStates wkv_;
 };
+
+// The state of slot `slot` as a sentence embedding (rwkv-embed): per layer and head, the WKV state
+// read with a uniform key, (1/N) sum_j S[i][j] for each value row i (what the state returns for a
+// query that favours no key), layer after layer [L * C].
+template <class ExecSpace, class Scalar>
+std::vector<float> state_embedding(const RnnState7<ExecSpace, Scalar>& state, int slot) {
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), state.wkv_states());
+  const int L = state.layers(), H = int(host.extent(2)), N = state.head_size();
+  std::vector<float> v(std::size_t(L) * std::size_t(H) * std::size_t(N));
+  std::size_t out = 0;
+  for (int l = 0; l < L; ++l)
+    for (int h = 0; h < H; ++h)
+      for (int i = 0; i < N; ++i) {
+        double sum = 0;
+        for (int j = 0; j < N; ++j) sum += double(host(l, slot, h, i, j));
+        v[out++] = float(sum / N);
+      }
+  return v;
+}
 
 }  // namespace rwkv

@@ -21,6 +21,9 @@ struct Lora7Ranks {
   int w, a, v, g;
 };
 Lora7Ranks lora7_ranks(const ModelConfig& config);
+// The config of a model of RWKV-7: arch "rwkv-7" (std::invalid_argument when it names another
+// version) and the ranks as lora7_ranks gives them, so that files and reports name them.
+ModelConfig config_of_v7(const ModelConfig& config);
 
 // Whether layer `layer` has the value-residual LoRA att.v0/v1/v2 (layers >= 1, and layer 0 with
 // config.layer0_value_lora, where it is carried but unused).
