@@ -1,8 +1,10 @@
 // Writes the fuzzer's seed corpus into a directory: small valid files from the library's own
-// writers (a float and a double model, a state), so that mutations start from real layouts.
+// writers (a float and a double RWKV-4 model, an RWKV-7 one, a state), so that mutations start
+// from real layouts.
 //   fuzz_seeds DIR
 #include <rwkv/checkpoint.hpp>
 #include <rwkv/v4/weights.hpp>
+#include <rwkv/v7/weights.hpp>
 
 #include <cstdio>
 #include <exception>
@@ -24,6 +26,13 @@ int main(int argc, char** argv) {
     rwkv::save_weights(dir + "/model-float.h5", config, specs, weights.data());
     const std::vector<double> as_double(weights.begin(), weights.end());
     rwkv::save_weights(dir + "/model-double.h5", config, specs, as_double.data());
+    // RWKV-7: its head and LoRA attributes besides the shared four.
+    rwkv::ModelConfig config7{1, 8, 8, 8, false, rwkv::v7::name};
+    config7.head_size = 4;
+    config7.rank_w = config7.rank_a = config7.rank_v = config7.rank_g = 2;
+    const std::vector<rwkv::TensorSpec> specs7 = rwkv::tensor_specs(rwkv::v7{}, config7);
+    const std::vector<float> weights7(rwkv::parameter_count(specs7), 0.25f);
+    rwkv::save_weights(dir + "/model-v7.h5", config7, specs7, weights7.data());
     std::vector<double> state(std::size_t(config.n_layer) * 5 * 2 * config.n_embd, 0.5);
     rwkv::save_state_data(dir + "/state.h5", config, {1, 5, 2, 4}, state.data());
   } catch (const std::exception& e) {

@@ -287,7 +287,6 @@ double Model<v4, ExecSpace, Scalar>::forward(const TokenView& tokens, const Toke
 template <class ExecSpace, class Scalar>
 void Model<v4, ExecSpace, Scalar>::backward(double l2wrap) {
   require_training("backward");
-  const int N = shape_.batch * shape_.ctx_len;
   const auto& w = weights_;
   auto& g = grads_;
   auto& s = *scratch_;
