@@ -65,8 +65,11 @@ def ceilings_text(report):
 
 
 def mode_text(report):
-    """The mode, and the filter of a --filter run."""
-    return report["mode"] + (f", filter {report['filter']}" if report.get("filter") else "")
+    """The mode, the model rows' version where it is not RWKV-4 (reports before --arch had none), and
+    the filter of a --filter run."""
+    arch = report.get("arch", "rwkv-4")
+    return (report["mode"] + (f", {arch} model rows" if arch != "rwkv-4" else "")
+            + (f", filter {report['filter']}" if report.get("filter") else ""))
 
 
 def table(reports):

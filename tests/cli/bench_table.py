@@ -105,6 +105,13 @@ expect("### synthetic test report A, OpenMP x2, smoke, filter wkv" in out, "a he
 expect(out.count("One run:") == 2, "the --filter run apart from the full one", out)
 expect("read - GB/s, copy - GB/s, sgemm - GFLOP/s" in out, "ceilings not measured as -", out)
 
+# A run of RWKV-7's model rows: a table of its own, named by the version.
+v7 = report("synthetic test report A", "fffffff", [0.25, 0.5])
+v7["arch"] = "rwkv-7"
+out = run("--performance", analysis, a1, write("v7.json", v7)).stdout
+expect("### synthetic test report A, OpenMP x2, smoke, rwkv-7 model rows" in out, "a heading for the RWKV-7 run", out)
+expect(out.count("One run:") == 2, "the RWKV-7 run apart from the RWKV-4 one", out)
+
 out = run("--performance", analysis).stdout
 expect("there is no table yet" in out and "After." in out, "no reports: the section says so", out)
 
