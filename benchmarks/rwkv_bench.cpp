@@ -439,8 +439,6 @@ void bench_training(Rows& rows) {
   // in bfloat16 (TrainingShape::precision), judged by the same float32 sgemm ceiling.
   for (const auto& [name, precision] : {std::pair{"train_step", Precision::fp32}, std::pair{"train_step_bf16", Precision::bf16}}) {
     if (!rows.selection.wants(name)) continue;
-    // RWKV-7 trains in fp32 only so far (Model<v7> refuses bf16 by name).
-    if (std::is_same_v<Version, v7> && precision == Precision::bf16) continue;
     Model<Version, Space, float> model(s.train, TrainingShape{s.train_batch, s.train_ctx, false, precision});
     model.initialize(1);
     OptimizerConfig oc;

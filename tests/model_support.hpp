@@ -91,6 +91,32 @@ void randomize_weights(ModelT& model, std::uint64_t seed, double scale = 0.6) {
   Kokkos::deep_copy(model.weights().flat, host);
 }
 
+// Every weight random at the scales a trained model has: each matrix's entries of about
+// 1/sqrt(its inputs) (nn.Linear's [out, in]; RWKV-7's LoRAs [in, out]), the token-shift mixes in
+// (0, 1), norm gains about 1, the other vectors small; RWKV-7's decay offset w0 over its working
+// range. Uniform +-0.6 everywhere (randomize_weights) saturates RWKV-7's decay and gates, where
+// gradients cancel and small relative changes of the products move them by far more.
+template <class ModelT>
+void randomize_like_trained(ModelT& model, std::uint64_t seed) {
+  auto host = Kokkos::create_mirror_view(model.weights().flat);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  for (const TensorSpec& s : model.specs()) {
+    const bool lora = s.is_matrix() && !s.name.ends_with(".weight");
+    const bool mix = s.name.find(".x_") != std::string::npos || s.name.find("time_mix") != std::string::npos;
+    const bool gain = !s.is_matrix() && s.name.ends_with(".weight");
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      double value = 0.2 * unit(rng);
+      if (s.is_matrix()) value = unit(rng) * std::sqrt(3.0 / (lora ? s.rows : s.cols));
+      else if (mix) value = 0.5 + 0.45 * unit(rng);
+      else if (gain) value = 1.0 + 0.2 * unit(rng);
+      else if (s.name.ends_with(".w0")) value = 3.0 * unit(rng);
+      host(s.offset + i) = typename ModelT::scalar_type(value);
+    }
+  }
+  Kokkos::deep_copy(model.weights().flat, host);
+}
+
 // What the RNN-mode tests allow between two ways of computing the same values.
 template <class Scalar>
 double tolerance() {

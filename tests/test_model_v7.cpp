@@ -351,12 +351,3 @@ TEST_CASE("a tiny RWKV-7 in float learns a short text, and RNN mode agrees with 
   auto state = model.new_state(1);
   CHECK(relative_difference(model.infer(tokens, T, state, true), parallel) < tolerance<float>());
 }
-
-TEST_CASE("RWKV-7 refuses bf16 training, which only RWKV-4 has so far", "[v7]") {
-  TrainingShape shape{2, 5, false};
-  shape.precision = Precision::bf16;
-  CHECK_THROWS_WITH((Model<v7, Kokkos::DefaultHostExecutionSpace, float>(tiny_v7_config(false), shape)),
-                    Catch::Matchers::Contains("RWKV-7 trains in fp32 only so far, not bf16"));
-  shape.precision = Precision::fp32;
-  CHECK_NOTHROW(Model<v7, Kokkos::DefaultHostExecutionSpace, float>(tiny_v7_config(false), shape));
-}

@@ -5,6 +5,7 @@
 
 #include <rwkv/optimizer.hpp>
 #include <rwkv/v4/model.hpp>
+#include <rwkv/v7/model.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -18,7 +19,8 @@ namespace {
 
 // The bounds. Rounding an operand to bfloat16 moves it by a relative u = 2^-9 at most, so a
 // product whose two operands are rounded moves by at most 2u of its sum of |x w|. The deepest chain
-// of products in a forward is d = 4L + 1 (two in each branch of each layer, then the head); to
+// of rounded products in a forward is d = 4L + 1 (two in each branch of each layer, then the head;
+// RWKV-7's LoRA products stay float); to
 // first order, with layer norms that keep the scale of their inputs, the loss moves by at most
 // 2 d u of itself. The backward rounds dy and x once more in each of its products along a chain as
 // long: gradients by at most 4 d u, measured as the norm of the difference over the norm.
@@ -38,14 +40,15 @@ double relative_l2_difference(const std::vector<double>& a, const std::vector<do
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("bf16 training stays within bfloat16 rounding of fp32 training", "[model][bf16]",
-                        SpacesAndScalars) {
+                        VersionsSpacesAndScalars) {
   using Space = typename TestType::space;
   using Scalar = typename TestType::scalar;
-  const ModelConfig config{n_layer, 32, 0, 97};
+  using TestModel = Model<typename TestType::version, Space, Scalar>;
+  const ModelConfig config = version_config<typename TestType::version>(n_layer, 32, 0, 97);
   const int B = 2, T = 16;
-  Model<v4, Space, Scalar> fp32(config, TrainingShape{B, T, false, Precision::fp32});
-  Model<v4, Space, Scalar> bf16(config, TrainingShape{B, T, false, Precision::bf16});
-  randomize_weights(fp32, 21);
+  TestModel fp32(config, TrainingShape{B, T, false, Precision::fp32});
+  TestModel bf16(config, TrainingShape{B, T, false, Precision::bf16});
+  randomize_like_trained(fp32, 21);
   Kokkos::deep_copy(bf16.weights().flat, fp32.weights().flat);
   const auto tokens = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 22), "tokens");
   const auto targets = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 23), "targets");
@@ -93,15 +96,16 @@ TEMPLATE_LIST_TEST_CASE("bf16 training stays within bfloat16 rounding of fp32 tr
 }
 
 TEMPLATE_LIST_TEST_CASE("bf16 training multiplies by the weights as they are at each forward", "[model][bf16]",
-                        Spaces) {
-  using Space = TestType;
+                        VersionsAndSpaces) {
+  using Space = typename TestType::space;
+  using TestModel = Model<typename TestType::version, Space, float>;
   // Weights written after the first forward (as an optimizer step, a load or an initialization
   // writes them) must reach the products: the loss of the new weights is the loss of a model
   // built with them.
-  const ModelConfig config{1, 16, 0, 31};
+  const ModelConfig config = version_config<typename TestType::version>(1, 16, 0, 31);
   const int B = 1, T = 8;
-  Model<v4, Space, float> trained(config, TrainingShape{B, T, false, Precision::bf16});
-  Model<v4, Space, float> fresh(config, TrainingShape{B, T, false, Precision::bf16});
+  TestModel trained(config, TrainingShape{B, T, false, Precision::bf16});
+  TestModel fresh(config, TrainingShape{B, T, false, Precision::bf16});
   randomize_weights(trained, 31);
   const auto tokens = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 32), "tokens");
   const auto targets = device_tokens<Space>(random_tokens(B * T, config.vocab_size, 33), "targets");

@@ -181,9 +181,6 @@ Model<v7, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingSha
     throw std::invalid_argument("Model: training shape batch " + std::to_string(shape.batch) + ", ctx_len " +
                                 std::to_string(shape.ctx_len) + " (both positive, or both 0 for inference only)");
   if (shape.batch == 0) return;
-  if (shape.precision != Precision::fp32)
-    throw std::invalid_argument(std::string("Model: RWKV-7 trains in fp32 only so far, not ") +
-                                precision_name(shape.precision));
   grads_ = Weights7<ExecSpace, Scalar>("grads", config_, specs_);
   const int B = shape.batch, T = shape.ctx_len, C = config_.n_embd, F = config_.ffn(), V = config_.vocab_size;
   const int N = config_.head_size, H = C / N, rows = B * T;
@@ -207,6 +204,9 @@ Model<v7, ExecSpace, Scalar>::Model(const ModelConfig& config, const TrainingSha
   row_loss_ = Vector<ExecSpace, Scalar>("row_loss", rows);
   row_lse_ = Vector<ExecSpace, Scalar>("row_lse", rows);
   scratch_ = std::make_unique<ScratchV7<ExecSpace, Scalar>>(B, T, C, F, H, N, ranks);
+  if (shape.precision == Precision::bf16)
+    train_bf16_ = std::make_unique<TrainingBFloat16Matrices<ExecSpace, Scalar>>(
+        linear_matrices7(weights_, config_.n_layer, "train_bf16"));
 }
 
 template <class ExecSpace, class Scalar>
@@ -235,6 +235,21 @@ template <class ExecSpace, class Scalar>
 void Model<v7, ExecSpace, Scalar>::linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
                                           const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
   rnn_matrices_->linear(space_, y, x, W, std::size_t(layer) * LinearV7::per_layer + index);
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v7, ExecSpace, Scalar>::train_forward(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
+                                                 const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
+  if (!train_bf16_) return matmul_forward(space_, y, x, W);
+  train_bf16_->forward(space_, y, x, std::size_t(layer) * LinearV7::per_layer + index);
+}
+
+template <class ExecSpace, class Scalar>
+void Model<v7, ExecSpace, Scalar>::train_backward(const Matrix<ExecSpace, Scalar>& dx, const Matrix<ExecSpace, Scalar>& dW,
+                                                  const Matrix<ExecSpace, Scalar>& dy, const Matrix<ExecSpace, Scalar>& x,
+                                                  const Matrix<ExecSpace, Scalar>& W, int layer, int index) {
+  if (!train_bf16_) return matmul_backward(space_, dx, dW, dy, x, W);
+  train_bf16_->backward(space_, dx, dW, dy, x, std::size_t(layer) * LinearV7::per_layer + index);
 }
 
 template <class ExecSpace, class Scalar>

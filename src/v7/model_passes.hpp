@@ -74,11 +74,12 @@ void Model<v7, ExecSpace, Scalar>::layer_pass(int i, int T, LayerActivationsV7<E
   layer_norm_forward(space_, A.a, A.a_mean, A.a_rstd, x, w.ln1_weight, w.ln1_bias);
   token_shift7_forward<time_mix7_lerps>(space_, T, A.xc, A.a, io.att_shift, const_lerp_vectors(w));
   if (carried) last_token(space_, T, io.att_shift, A.a);
-  // Training multiplies by the float weights; RNN mode by their copies where there are any.
+  // RNN mode multiplies by the matrices' int8 or bfloat16 copies where there are any, training by
+  // the float weights or, with precision bf16, their bfloat16 copies.
   const auto product = [&](const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& in,
                            const Matrix<ExecSpace, Scalar>& W, int index) {
     if (carried) return linear(y, in, W, i, index);
-    matmul_forward(space_, y, in, W);
+    train_forward(y, in, W, i, index);
   };
   product(A.r, A.xc[lerp7_r], w.att_receptance, LinearV7::att_receptance);
   product(A.k, A.xc[lerp7_k], w.att_key, LinearV7::att_key);
@@ -132,11 +133,11 @@ void Model<v7, ExecSpace, Scalar>::layer_backward(int i, LayerActivationsV7<Exec
   auto zero = [&](const M& view) { Kokkos::deep_copy(space_, view, Scalar(0)); };
   // channel mix: x_out = x_mid + relu(x_k Wk^T)^2 Wv^T
   zero(s.d_ffn_k2);
-  matmul_backward(space_, s.d_ffn_k2, g.ffn_value, dx, A.ffn_k2, w.ffn_value);
+  train_backward(s.d_ffn_k2, g.ffn_value, dx, A.ffn_k2, w.ffn_value, i, LinearV7::ffn_value);
   zero(s.d_ffn_k);
   squared_relu_backward(space_, s.d_ffn_k, s.d_ffn_k2, A.ffn_k);
   zero(s.d_ffn_xk);
-  matmul_backward(space_, s.d_ffn_xk, g.ffn_key, s.d_ffn_k, A.ffn_xk, w.ffn_key);
+  train_backward(s.d_ffn_xk, g.ffn_key, s.d_ffn_k, A.ffn_xk, w.ffn_key, i, LinearV7::ffn_key);
   zero(s.d_norm);
   token_shift7_backward<1>(space_, T, s.d_norm, fresh_sequence, Vectors<1, ExecSpace, Scalar>{g.ffn_x_k},
                            ConstMatrices<1, ExecSpace, Scalar>{s.d_ffn_xk}, A.f, fresh_sequence,
@@ -160,7 +161,7 @@ void Model<v7, ExecSpace, Scalar>::time_mix_backward(int i, LayerActivationsV7<E
   const M fresh_sequence;
   auto zero = [&](const M& view) { Kokkos::deep_copy(space_, view, Scalar(0)); };
   zero(s.d_u);
-  matmul_backward(space_, s.d_u, g.att_output, dx, A.u, w.att_output);
+  train_backward(s.d_u, g.att_output, dx, A.u, w.att_output, i, LinearV7::att_output);
   // ln_x7 and wkv7 both add to the gradients of r, k_out and the value (d_v_mixed, in layer 0 that
   // of v).
   const M accumulated[] = {s.d_y, s.d_r, s.d_k_out, s.d_v_mixed, s.d_g, s.d_z, s.d_alpha, s.d_beta};
@@ -211,9 +212,10 @@ void Model<v7, ExecSpace, Scalar>::time_mix_backward(int i, LayerActivationsV7<E
     lora_matmul_backward(space_, s.d_xc[lerp7_v], g.att_v.down, s.d_h_v, A.xc[lerp7_v], w.att_v.down);
   }
   const M& d_v = i == 0 ? s.d_v_mixed : s.d_v;
-  matmul_backward(space_, s.d_xc[lerp7_r], g.att_receptance, s.d_r, A.xc[lerp7_r], w.att_receptance);
-  matmul_backward(space_, s.d_xc[lerp7_k], g.att_key, s.d_k, A.xc[lerp7_k], w.att_key);
-  matmul_backward(space_, s.d_xc[lerp7_v], g.att_value, d_v, A.xc[lerp7_v], w.att_value);
+  train_backward(s.d_xc[lerp7_r], g.att_receptance, s.d_r, A.xc[lerp7_r], w.att_receptance, i,
+                 LinearV7::att_receptance);
+  train_backward(s.d_xc[lerp7_k], g.att_key, s.d_k, A.xc[lerp7_k], w.att_key, i, LinearV7::att_key);
+  train_backward(s.d_xc[lerp7_v], g.att_value, d_v, A.xc[lerp7_v], w.att_value, i, LinearV7::att_value);
   zero(s.d_norm);
   token_shift7_backward<time_mix7_lerps>(space_, T, s.d_norm, fresh_sequence, lerp_vectors(g),
                                          as_const<ExecSpace, Scalar>(s.d_xc), A.a, fresh_sequence,
@@ -234,12 +236,13 @@ double Model<v7, ExecSpace, Scalar>::forward(const TokenView& tokens, const Toke
   targets_ = targets;
   soft_levels_ = soft_levels;
   const auto& w = weights_;
+  if (train_bf16_) train_bf16_->refresh(space_, linear_matrices7(weights_, config_.n_layer, "train_bf16"));
   embed_tokens(space_, config_, emb_out_, tokens, positions, w.emb);
   layer_norm_forward(space_, residual_[0], ln0_mean_, ln0_rstd_, emb_out_, w.ln0_weight, w.ln0_bias);
   for (int i = 0; i < config_.n_layer; ++i) layer_forward(i, activations(i));
   layer_norm_forward(space_, head_in_, ln_out_mean_, ln_out_rstd_, residual_[config_.n_layer], w.ln_out_weight,
                      w.ln_out_bias);
-  matmul_forward(space_, logits_, head_in_, w.head);
+  train_forward(logits_, head_in_, w.head, config_.n_layer, 0);
   return loss_forward(space_, row_loss_, row_lse_, logits_, targets, soft_levels_);
 }
 
@@ -253,7 +256,7 @@ void Model<v7, ExecSpace, Scalar>::backward(double l2wrap) {
   // gradient of the embedding output passes to emb unchanged, below.
   loss_backward(space_, logits_, row_lse_, targets_, soft_levels_, l2wrap);
   Kokkos::deep_copy(space_, s.d_logits_in, Scalar(0));
-  matmul_backward(space_, s.d_logits_in, g.head, logits_, head_in_, w.head);
+  train_backward(s.d_logits_in, g.head, logits_, head_in_, w.head, config_.n_layer, 0);
   Kokkos::deep_copy(space_, residual_grad_, Scalar(0));
   layer_norm_backward(space_, residual_grad_, g.ln_out_weight, g.ln_out_bias, s.d_logits_in,
                       residual_[config_.n_layer], w.ln_out_weight, ln_out_mean_, ln_out_rstd_);

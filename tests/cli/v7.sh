@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # RWKV-7 through every program: rwkv-train --arch v7 (RWKV-7's AdamW defaults; head size and LoRA
-# ranks in the file), a run stopped and resumed equal bit for bit to a straight one, rwkv-info,
+# ranks in the file), a run stopped and resumed equal bit for bit to a straight one (with
+# --precision bf16 too), rwkv-info,
 # rwkv-export, rwkv-generate with state files and int8 / bfloat16 weights, rwkv-eval (parallel mode,
 # int8 RNN mode, --dump-logits), rwkv-embed, and the image task (rwkv-train --task txt2img --arch
 # v7, rwkv-txt2img); one clear error with a non-zero exit for each bad input.
@@ -33,6 +34,12 @@ check "the same run stopped after step 4" "$train" "${run[@]}" --steps 8 --stop-
 check "and resumed for the last 4" "$train" --resume half.h5 --threads 2
 check "losses bit for bit equal" cmp <(losses straight.h5.jsonl) <(losses half.h5.jsonl)
 check "final checkpoints equal (h5diff)" h5diff straight.h5 half.h5
+check "6 steps with bf16 products" "$train" "${run[@]}" --steps 6 --precision bf16 --save bf16.h5
+check "the same bf16 run stopped after step 3 and resumed" bash -c "'$train' ${run[*]} --steps 6 --stop-at 3 \
+  --precision bf16 --save bf16-half.h5 && '$train' --resume bf16-half.h5 --precision bf16 --threads 2"
+check "bf16 run: losses bit for bit equal after the resume" cmp <(losses bf16.h5.jsonl) <(losses bf16-half.h5.jsonl)
+check "a fp32 run of the same 6 steps" "$train" "${run[@]}" --steps 6 --save fp32.h5
+check "bf16 run: losses other than the fp32 run's" test "$(losses bf16.h5.jsonl)" != "$(losses fp32.h5.jsonl)"
 fails_with "--head-size 32 conflicts with 16 in straight.h5" "$train" --resume straight.h5 --head-size 32 --steps 9
 fails_with "--arch rwkv-4 conflicts with rwkv-7 in straight.h5" "$train" --resume straight.h5 --arch v4 --steps 9
 fails_with "--head-size applies to --arch v7 only" "$train" --data corpus.txt --head-size 16 --steps 1 --save refused.h5

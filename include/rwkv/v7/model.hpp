@@ -12,7 +12,8 @@
 // Every sequence starts fresh: token shifts of zeros and a zero wkv state. The LoRA matrices are
 // used as stored, x w1 (kernels/lora_matmul.hpp). The forward keeps what the backward needs (per
 // layer, or only the layer inputs when `recompute` is set: the backward then runs each layer's
-// forward again). RNN mode (infer, step) runs the same layers from and into an RnnState7, T tokens
+// forward again). With shape.precision bf16 the large matrices' products (not the LoRAs') run on
+// bfloat16 copies refreshed from the float weights at every forward (src/linear_copies.hpp). RNN mode (infer, step) runs the same layers from and into an RnnState7, T tokens
 // of S sequences in one pass: T = 1 is the token-by-token step, T > 1 a parallel prefill; its
 // large matrices (r, k, v, output, the channel mix's and the head; not the LoRAs) may be int8 or
 // bfloat16 copies (src/linear_copies.hpp).
@@ -41,6 +42,8 @@ template <class ExecSpace, class Scalar>
 struct InferenceV7;
 template <class ExecSpace, class Scalar>
 class InferenceMatrices;  // src/linear_copies.hpp
+template <class ExecSpace, class Scalar>
+class TrainingBFloat16Matrices;
 
 template <class ExecSpace, class Scalar>
 class Model<v7, ExecSpace, Scalar> {
@@ -118,6 +121,13 @@ class Model<v7, ExecSpace, Scalar> {
   // matrix in linear_matrices7's order, src/v7/model_impl.hpp).
   void linear(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
               const Matrix<ExecSpace, Scalar>& W, int layer, int index);
+  // The training products y = x W^T and dx += dy W, dW += dy^T x, on W's bfloat16 copy when the
+  // shape's precision is bf16 (layer, index: as linear()); the LoRAs' products stay float.
+  void train_forward(const Matrix<ExecSpace, Scalar>& y, const Matrix<ExecSpace, Scalar>& x,
+                     const Matrix<ExecSpace, Scalar>& W, int layer, int index);
+  void train_backward(const Matrix<ExecSpace, Scalar>& dx, const Matrix<ExecSpace, Scalar>& dW,
+                      const Matrix<ExecSpace, Scalar>& dy, const Matrix<ExecSpace, Scalar>& x,
+                      const Matrix<ExecSpace, Scalar>& W, int layer, int index);
 
   ModelConfig config_;
   TrainingShape shape_;
@@ -142,6 +152,7 @@ class Model<v7, ExecSpace, Scalar> {
   std::unique_ptr<ScratchV7<ExecSpace, Scalar>> scratch_;
   std::unique_ptr<InferenceV7<ExecSpace, Scalar>> step_work_, prefill_work_;  // RNN mode's buffers: T = 1, T > 1
   std::unique_ptr<InferenceMatrices<ExecSpace, Scalar>> rnn_matrices_;        // RNN mode's int8 or bf16 copies
+  std::unique_ptr<TrainingBFloat16Matrices<ExecSpace, Scalar>> train_bf16_;  // precision bf16
 };
 
 #define RWKV_MODEL_V7_EXTERN(SPACE, SCALAR) extern template class Model<v7, SPACE, SCALAR>;
