@@ -4,10 +4,11 @@
 # --precision bf16 too), rwkv-info,
 # rwkv-export, rwkv-generate with state files and int8 / bfloat16 weights, rwkv-eval (parallel mode,
 # int8 RNN mode, --dump-logits), rwkv-embed, and the image task (rwkv-train --task txt2img --arch
-# v7, rwkv-txt2img); one clear error with a non-zero exit for each bad input.
-#   v7.sh RWKV_TRAIN RWKV_INFO RWKV_EXPORT RWKV_GENERATE RWKV_EVAL RWKV_EMBED RWKV_IMAGE_DATA RWKV_TXT2IMG WORK_DIR
+# v7, rwkv-txt2img, rwkv-caption); one clear error with a non-zero exit for each bad input.
+#   v7.sh RWKV_TRAIN RWKV_INFO RWKV_EXPORT RWKV_GENERATE RWKV_EVAL RWKV_EMBED RWKV_IMAGE_DATA RWKV_TXT2IMG
+#         RWKV_CAPTION WORK_DIR
 set -u
-train=$1 info=$2 export=$3 generate=$4 eval=$5 embed=$6 image_data=$7 txt2img=$8 work=$9
+train=$1 info=$2 export=$3 generate=$4 eval=$5 embed=$6 image_data=$7 txt2img=$8 caption=$9 work=${10}
 rm -rf "$work"
 mkdir -p "$work" && cd "$work" || exit 1
 export OMP_PROC_BIND=spread OMP_PLACES=threads
@@ -95,4 +96,6 @@ check "2 txt2img steps of RWKV-7 with soft targets" "$train" --task txt2img --da
   --save image.h5 --threads 2
 check "rwkv-txt2img draws from it" "$txt2img" --model image.h5 --prompt "red and blue" --n 2 --out drawn.png --threads 2
 check "a 32x32 PNG" test -s drawn.png
+check "rwkv-caption captions one of the PNGs twice" bash -c "'$caption' --model image.h5 --image red-blue.png --n 2 \
+  --threads 2 >captions.txt && [ \$(grep -c \$'^red-blue.png\t' captions.txt) -eq 2 ]"
 finish
